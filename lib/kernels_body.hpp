@@ -12,13 +12,21 @@
 // No standard-library headers here: an inline std:: function instantiated in
 // an AVX-512 translation unit could be picked by the linker for all callers.
 
-// Main loops are unrolled by four vectors so that mix_sum keeps four
-// independent accumulators in registers while it walks the inputs.
+// sum_squares keeps `unroll` independent accumulators; the N-input mixes keep
+// `wide` accumulators in registers while they walk the inputs, enough to hide
+// the add latency (3-4 cycles) behind two loads per cycle, so they run at the
+// speed of the loads. The order of additions per sample does not change.
 constexpr std::size_t unroll = 4;
+constexpr std::size_t wide = 8;
 
 inline void s16_to_float(const std::int16_t* src, float* dst, std::size_t n) {
     const vf scale = set1(1.0f / 32768.0f);
     std::size_t i = 0;
+    for (; i + 2 * lanes <= n; i += 2 * lanes) {
+        const vf a = mul(load_s16(src + i), scale), b = mul(load_s16(src + i + lanes), scale);
+        store(dst + i, a);
+        store(dst + i + lanes, b);
+    }
     for (; i + lanes <= n; i += lanes) store(dst + i, mul(load_s16(src + i), scale));
     for (; i < n; ++i) dst[i] = static_cast<float>(src[i]) * (1.0f / 32768.0f);
 }
@@ -49,27 +57,23 @@ inline void add_saturate_s16(std::int16_t* dst, const std::int16_t* src, std::si
     for (; i < n; ++i) dst[i] = saturate_s16(dst[i] + src[i]);
 }
 
+// Sums samples [i, i + W * lanes_s16) of every input into W registers.
+template <std::size_t W>
+inline void mix_saturate_s16_block(std::int16_t* dst, const std::int16_t* const* srcs, std::size_t count, std::size_t i) {
+    vi a[W];
+    for (std::size_t u = 0; u < W; ++u) a[u] = zero_i();
+    for (std::size_t k = 0; k < count; ++k) {
+        const std::int16_t* s = srcs[k] + i;
+        for (std::size_t u = 0; u < W; ++u) a[u] = adds_s16(a[u], load_i(s + u * lanes_s16));
+    }
+    for (std::size_t u = 0; u < W; ++u) store_i(dst + i + u * lanes_s16, a[u]);
+}
+
 inline void mix_saturate_s16(std::int16_t* dst, const std::int16_t* const* srcs, std::size_t count, std::size_t n) {
     std::size_t i = 0;
-    for (; i + unroll * lanes_s16 <= n; i += unroll * lanes_s16) {
-        vi a0 = zero_i(), a1 = zero_i(), a2 = zero_i(), a3 = zero_i();
-        for (std::size_t k = 0; k < count; ++k) {
-            const std::int16_t* s = srcs[k] + i;
-            a0 = adds_s16(a0, load_i(s));
-            a1 = adds_s16(a1, load_i(s + lanes_s16));
-            a2 = adds_s16(a2, load_i(s + 2 * lanes_s16));
-            a3 = adds_s16(a3, load_i(s + 3 * lanes_s16));
-        }
-        store_i(dst + i, a0);
-        store_i(dst + i + lanes_s16, a1);
-        store_i(dst + i + 2 * lanes_s16, a2);
-        store_i(dst + i + 3 * lanes_s16, a3);
-    }
-    for (; i + lanes_s16 <= n; i += lanes_s16) {
-        vi a = zero_i();
-        for (std::size_t k = 0; k < count; ++k) a = adds_s16(a, load_i(srcs[k] + i));
-        store_i(dst + i, a);
-    }
+    for (; i + wide * lanes_s16 <= n; i += wide * lanes_s16) mix_saturate_s16_block<wide>(dst, srcs, count, i);
+    for (; i + 2 * lanes_s16 <= n; i += 2 * lanes_s16) mix_saturate_s16_block<2>(dst, srcs, count, i);
+    for (; i + lanes_s16 <= n; i += lanes_s16) mix_saturate_s16_block<1>(dst, srcs, count, i);
     for (; i < n; ++i) {
         std::int16_t a = 0;
         for (std::size_t k = 0; k < count; ++k) a = saturate_s16(a + srcs[k][i]);
@@ -90,32 +94,26 @@ inline void accumulate_scaled(float* dst, const float* src, float gain, std::siz
     for (; i < n; ++i) dst[i] = dst[i] + gain * src[i];
 }
 
+template <std::size_t W>
+inline void mix_sum_block(float* dst, const float* const* srcs, std::size_t count, std::size_t i) {
+    vf a[W];
+    for (std::size_t u = 0; u < W; ++u) a[u] = load(srcs[0] + i + u * lanes);
+    for (std::size_t k = 1; k < count; ++k) {
+        const float* s = srcs[k] + i;
+        for (std::size_t u = 0; u < W; ++u) a[u] = add(a[u], load(s + u * lanes));
+    }
+    for (std::size_t u = 0; u < W; ++u) store(dst + i + u * lanes, a[u]);
+}
+
 inline void mix_sum(float* dst, const float* const* srcs, std::size_t count, std::size_t n) {
     if (count == 0) {
         for (std::size_t i = 0; i < n; ++i) dst[i] = 0.0f;
         return;
     }
     std::size_t i = 0;
-    for (; i + unroll * lanes <= n; i += unroll * lanes) {
-        const float* s = srcs[0] + i;
-        vf a0 = load(s), a1 = load(s + lanes), a2 = load(s + 2 * lanes), a3 = load(s + 3 * lanes);
-        for (std::size_t k = 1; k < count; ++k) {
-            s = srcs[k] + i;
-            a0 = add(a0, load(s));
-            a1 = add(a1, load(s + lanes));
-            a2 = add(a2, load(s + 2 * lanes));
-            a3 = add(a3, load(s + 3 * lanes));
-        }
-        store(dst + i, a0);
-        store(dst + i + lanes, a1);
-        store(dst + i + 2 * lanes, a2);
-        store(dst + i + 3 * lanes, a3);
-    }
-    for (; i + lanes <= n; i += lanes) {
-        vf a = load(srcs[0] + i);
-        for (std::size_t k = 1; k < count; ++k) a = add(a, load(srcs[k] + i));
-        store(dst + i, a);
-    }
+    for (; i + wide * lanes <= n; i += wide * lanes) mix_sum_block<wide>(dst, srcs, count, i);
+    for (; i + 2 * lanes <= n; i += 2 * lanes) mix_sum_block<2>(dst, srcs, count, i);
+    for (; i + lanes <= n; i += lanes) mix_sum_block<1>(dst, srcs, count, i);
     for (; i < n; ++i) {
         float a = srcs[0][i];
         for (std::size_t k = 1; k < count; ++k) a = a + srcs[k][i];

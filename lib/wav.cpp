@@ -256,7 +256,7 @@ status read_wav_impl(std::span<const std::byte> bytes, wav_file& out, std::strin
         if (id_is(header, "data") && !have_data) {
             std::uint64_t length = size;
             if (length > remaining) {
-                if (size != size_placeholder_ffmpeg && true)
+                if (size != size_placeholder_ffmpeg && size != size_placeholder_sox)
                     return fail(error, status::truncated,
                                 "the data chunk at offset " + num(pos) + " declares " + num(size) + " bytes but only " +
                                     num(remaining) + " follow");

@@ -175,8 +175,10 @@ class scratch_dir {
 public:
     scratch_dir() {
         const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = std::filesystem::temp_directory_path() /
-                ("tutti_wav_test_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" + info->name());
+        std::string name = "tutti_wav_test_" + std::to_string(::getpid()) + "_" + info->test_suite_name() + "_" +
+                           info->name();
+        std::replace(name.begin(), name.end(), '/', '_');  // parameterised tests have "Prefix/Suite" names
+        path_ = std::filesystem::temp_directory_path() / name;
         std::filesystem::remove_all(path_);
         std::filesystem::create_directories(path_);
     }
@@ -281,26 +283,26 @@ TEST(WavWrite, Pcm16HeaderIsCanonical) {
 TEST(WavWrite, Float32HeaderHasCbSizeAndFact) {
     wav_file in;
     in.sample_rate_hz = 16000;
-    in.channels = 1;
+    in.channels = 2;
     in.encoding = wav_encoding::float32;
-    in.samples = {0.25f, -2.0f, 0.0f};
+    in.samples = {0.25f, -2.0f, 0.0f, 1.0f, -0.0f, 0.5f};
     bytes want;
     append(want, "RIFF");
-    append32(want, 50 + 12);
+    append32(want, 50 + 24);
     append(want, "WAVEfmt ");
     append32(want, 18);
-    append16(want, 3);      // IEEE float
-    append16(want, 1);      // channels
-    append32(want, 16000);  // rate
-    append32(want, 64000);  // byte rate
-    append16(want, 4);      // block align
-    append16(want, 32);     // bits
-    append16(want, 0);      // cbSize
+    append16(want, 3);       // IEEE float
+    append16(want, 2);       // channels
+    append32(want, 16000);   // rate
+    append32(want, 128000);  // byte rate
+    append16(want, 8);       // block align
+    append16(want, 32);      // bits
+    append16(want, 0);       // cbSize
     append(want, "fact");
     append32(want, 4);
-    append32(want, 3);  // frames
+    append32(want, 3);  // frames (samples per channel), not samples
     append(want, "data");
-    append32(want, 12);
+    append32(want, 24);
     append(want, f32_body(in.samples));
     EXPECT_EQ(tutti::to_wav_bytes(in), want);
 }
@@ -379,7 +381,7 @@ TEST(WavFile, FramesIsZeroWithoutChannels) {
 
 TEST(WavRead, RealSpeechFile) {
     const std::filesystem::path path = TUTTI_SPEECH_DIR "/librivox/sense_and_sensibility_01_austen_64kb-0930.wav";
-    if (!std::filesystem::exists(path)) GTEST_SKIP() << path << " missing: install pocketsphinx-testdata";
+    ASSERT_TRUE(std::filesystem::exists(path)) << path << " missing: run .ci/install-deps (pocketsphinx-testdata)";
 
     wav_file w = sentinel();
     std::string error;
