@@ -67,6 +67,7 @@ __attribute__((target("avx2"))) float read_sum_avx2(const float* p, std::size_t 
     std::size_t i = 0;
     for (; i + 64 <= n; i += 64)
         for (int k = 0; k < 8; ++k) a[k] = _mm256_add_ps(a[k], _mm256_loadu_ps(p + i + 8 * k));
+    for (; i + 8 <= n; i += 8) a[1] = _mm256_add_ps(a[1], _mm256_loadu_ps(p + i));
     for (int k = 1; k < 8; ++k) a[0] = _mm256_add_ps(a[0], a[k]);
     float lanes[8];
     _mm256_storeu_ps(lanes, a[0]);

@@ -57,12 +57,21 @@ inline void add_saturate_s16(std::int16_t* dst, const std::int16_t* src, std::si
     for (; i < n; ++i) dst[i] = saturate_s16(dst[i] + src[i]);
 }
 
-// Sums samples [i, i + W * lanes_s16) of every input into W registers.
+// The N-input mixes walk the inputs in groups of `group`: each pass adds up to
+// eight inputs into dst over the whole frame (dst stays in L1), so the
+// hardware prefetcher follows a handful of sequential streams instead of
+// hundreds of short ones. Per sample the additions still happen in input
+// order, so the result is the same as one left-to-right sum.
+constexpr std::size_t group = 8;
+
+// Adds inputs [first, last) into W registers for samples [i, i + W * lanes_s16),
+// starting from dst (from_dst) or from zero.
 template <std::size_t W>
-inline void mix_saturate_s16_block(std::int16_t* dst, const std::int16_t* const* srcs, std::size_t count, std::size_t i) {
+inline void mix_saturate_s16_block(std::int16_t* dst, const std::int16_t* const* srcs, std::size_t first,
+                                   std::size_t last, bool from_dst, std::size_t i) {
     vi a[W];
-    for (std::size_t u = 0; u < W; ++u) a[u] = zero_i();
-    for (std::size_t k = 0; k < count; ++k) {
+    for (std::size_t u = 0; u < W; ++u) a[u] = from_dst ? load_i(dst + i + u * lanes_s16) : zero_i();
+    for (std::size_t k = first; k < last; ++k) {
         const std::int16_t* s = srcs[k] + i;
         for (std::size_t u = 0; u < W; ++u) a[u] = adds_s16(a[u], load_i(s + u * lanes_s16));
     }
@@ -70,14 +79,19 @@ inline void mix_saturate_s16_block(std::int16_t* dst, const std::int16_t* const*
 }
 
 inline void mix_saturate_s16(std::int16_t* dst, const std::int16_t* const* srcs, std::size_t count, std::size_t n) {
-    std::size_t i = 0;
-    for (; i + wide * lanes_s16 <= n; i += wide * lanes_s16) mix_saturate_s16_block<wide>(dst, srcs, count, i);
-    for (; i + 2 * lanes_s16 <= n; i += 2 * lanes_s16) mix_saturate_s16_block<2>(dst, srcs, count, i);
-    for (; i + lanes_s16 <= n; i += lanes_s16) mix_saturate_s16_block<1>(dst, srcs, count, i);
-    for (; i < n; ++i) {
-        std::int16_t a = 0;
-        for (std::size_t k = 0; k < count; ++k) a = saturate_s16(a + srcs[k][i]);
-        dst[i] = a;
+    for (std::size_t first = 0; first == 0 || first < count; first += group) {
+        const std::size_t last = count - first < group ? count : first + group;
+        const bool from_dst = first != 0;
+        std::size_t i = 0;
+        for (; i + wide * lanes_s16 <= n; i += wide * lanes_s16) mix_saturate_s16_block<wide>(dst, srcs, first, last, from_dst, i);
+        for (; i + 4 * lanes_s16 <= n; i += 4 * lanes_s16) mix_saturate_s16_block<4>(dst, srcs, first, last, from_dst, i);
+        for (; i + 2 * lanes_s16 <= n; i += 2 * lanes_s16) mix_saturate_s16_block<2>(dst, srcs, first, last, from_dst, i);
+        for (; i + lanes_s16 <= n; i += lanes_s16) mix_saturate_s16_block<1>(dst, srcs, first, last, from_dst, i);
+        for (; i < n; ++i) {
+            std::int16_t a = from_dst ? dst[i] : 0;
+            for (std::size_t k = first; k < last; ++k) a = saturate_s16(a + srcs[k][i]);
+            dst[i] = a;
+        }
     }
 }
 
@@ -94,11 +108,16 @@ inline void accumulate_scaled(float* dst, const float* src, float gain, std::siz
     for (; i < n; ++i) dst[i] = dst[i] + gain * src[i];
 }
 
+// Adds inputs [first, last) for samples [i, i + W * lanes), starting from dst
+// (from_dst) or from the first input.
 template <std::size_t W>
-inline void mix_sum_block(float* dst, const float* const* srcs, std::size_t count, std::size_t i) {
+inline void mix_sum_block(float* dst, const float* const* srcs, std::size_t first, std::size_t last, bool from_dst,
+                          std::size_t i) {
     vf a[W];
-    for (std::size_t u = 0; u < W; ++u) a[u] = load(srcs[0] + i + u * lanes);
-    for (std::size_t k = 1; k < count; ++k) {
+    std::size_t k = first;
+    const float* s0 = from_dst ? dst + i : srcs[k++] + i;
+    for (std::size_t u = 0; u < W; ++u) a[u] = load(s0 + u * lanes);
+    for (; k < last; ++k) {
         const float* s = srcs[k] + i;
         for (std::size_t u = 0; u < W; ++u) a[u] = add(a[u], load(s + u * lanes));
     }
@@ -110,14 +129,20 @@ inline void mix_sum(float* dst, const float* const* srcs, std::size_t count, std
         for (std::size_t i = 0; i < n; ++i) dst[i] = 0.0f;
         return;
     }
-    std::size_t i = 0;
-    for (; i + wide * lanes <= n; i += wide * lanes) mix_sum_block<wide>(dst, srcs, count, i);
-    for (; i + 2 * lanes <= n; i += 2 * lanes) mix_sum_block<2>(dst, srcs, count, i);
-    for (; i + lanes <= n; i += lanes) mix_sum_block<1>(dst, srcs, count, i);
-    for (; i < n; ++i) {
-        float a = srcs[0][i];
-        for (std::size_t k = 1; k < count; ++k) a = a + srcs[k][i];
-        dst[i] = a;
+    for (std::size_t first = 0; first < count; first += group) {
+        const std::size_t last = count - first < group ? count : first + group;
+        const bool from_dst = first != 0;
+        std::size_t i = 0;
+        for (; i + wide * lanes <= n; i += wide * lanes) mix_sum_block<wide>(dst, srcs, first, last, from_dst, i);
+        for (; i + 4 * lanes <= n; i += 4 * lanes) mix_sum_block<4>(dst, srcs, first, last, from_dst, i);
+        for (; i + 2 * lanes <= n; i += 2 * lanes) mix_sum_block<2>(dst, srcs, first, last, from_dst, i);
+        for (; i + lanes <= n; i += lanes) mix_sum_block<1>(dst, srcs, first, last, from_dst, i);
+        for (; i < n; ++i) {
+            std::size_t k = first;
+            float a = from_dst ? dst[i] : srcs[k++][i];
+            for (; k < last; ++k) a = a + srcs[k][i];
+            dst[i] = a;
+        }
     }
 }
 
