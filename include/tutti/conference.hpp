@@ -1,0 +1,204 @@
+// tutti/conference.hpp: the conference room a host creates per conference.
+//
+// Flow, per participant, every tick:
+//   RTP in -> jitter buffer (+decoder, PLC, FEC) -> resampler -> input gain,
+//   level, talk detection -> [loudest-N selection, gain ramps] -> room mix ->
+//   mix-minus, "does not hear" -> output gain -> limiter -> resampler ->
+//   encoder -> packetizer -> RTP out
+// A PCM participant skips the codec and RTP stages: the host hands in decoded
+// frames and takes mixed frames (as Asterisk does, whose core decodes).
+//
+// Threads. The host owns every thread:
+//   * tick() is called once per tick interval by the host's own timer [tick-thread];
+//   * control calls (join, leave, gains, mute, relations) may come from any
+//     thread at any time; they allocate on the calling thread, serialise among
+//     themselves, and reach the tick through a lock-free queue [control-thread];
+//   * push_rtp/push_pcm (received media) and pull_rtp/pull_pcm (media to send)
+//     go through per-participant single-producer/single-consumer rings: for a
+//     given participant, one thread pushes and one thread pulls (they may be
+//     the tick thread). A host must stop pushing/pulling a participant before
+//     it calls leave() for it.
+// The tick never allocates, locks, logs or throws once participants are set up.
+//
+// Mixing is mono at the room's mixing rate (fixed, or automatic: the highest
+// rate any participant needs, like Asterisk's softmix); stereo inputs are
+// averaged, stereo outputs carry the same mix on both channels.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "tutti/buffer.hpp"
+#include "tutti/codec_registry.hpp"
+#include "tutti/config.hpp"
+#include "tutti/jitter_buffer.hpp"
+#include "tutti/sdp.hpp"
+#include "tutti/status.hpp"
+
+TUTTI_BEGIN_NAMESPACE
+
+/// Identifies a participant in one room; never 0, never reused by that room.
+using participant_id = std::uint32_t;
+
+/// Settings of a room. Levels in dBov (0 = full scale), times in ms unless _us.
+struct room_config {
+    std::uint32_t mixing_rate_hz = 0;       ///< 8000..48000, or 0: the highest rate any participant needs
+    std::uint32_t tick_us = 20000;          ///< 10000, 20000 or 40000
+    std::uint32_t max_participants = 64;    ///< slots allocated at creation
+    std::uint32_t loudest_n = 3;            ///< talkers mixed at once (1..16)
+    float talk_start_dbov = -40.0f;         ///< smoothed level that starts a talkspurt
+    float talk_stop_dbov = -48.0f;          ///< ... and that ends it after the hang-over
+    std::uint32_t talk_hangover_ms = 400;   ///< talk state holds this long below talk_stop_dbov
+    float switch_margin_db = 3.0f;          ///< a talker replaces a mixed one only when this much louder ...
+    std::uint32_t switch_hold_ms = 200;     ///< ... for this long (no flapping)
+    std::uint32_t ramp_ms = 20;             ///< gain ramps when a talker enters or leaves the mix
+    float limiter_threshold = 0.5f;         ///< see limiter_config
+    float limiter_ceiling = 0.95f;
+    std::uint32_t event_capacity = 1024;    ///< events held until poll_events()
+    std::uint32_t max_relations = 8;        ///< "does not hear" entries per listener
+    bool profile_stages = false;            ///< time each stage of the tick (room_stats::stage_ns); costs ~20 ns per stage and participant
+};
+
+/// Stages of the tick, for room_stats::stage_ns.
+enum class tick_stage : std::uint8_t { receive, jitter_decode, resample_in, mix, resample_out, encode, packetize, count };
+
+/// An RTP participant: codecs from the SDP the host negotiated.
+struct rtp_participant_config {
+    sdp_format receive;                    ///< what the participant sends (decoded here)
+    sdp_format send;                       ///< what it receives from us (encoded here)
+    int telephone_event_payload_type = -1; ///< RFC 4733 payload type both ways, -1 if not negotiated
+    std::uint32_t telephone_event_clock_hz = 8000;  ///< its rtpmap clock (WebRTC uses 48000 beside Opus)
+    int comfort_noise_payload_type = -1;   ///< RFC 3389 CN payload type it may send, -1 if none
+    std::uint8_t audio_level_extension_id = 0;  ///< RFC 6464 extension ID both ways, 0 if none
+    std::uint32_t ssrc = 0;                ///< SSRC of the stream we send
+    codec_options options;                 ///< encoder choices not in the SDP
+    std::uint32_t jitter_min_delay_ms = 0;
+    std::uint32_t jitter_max_delay_ms = 500;
+};
+
+/// A PCM participant: the host hands in and takes out one tick of int16 frames.
+struct pcm_participant_config {
+    std::uint32_t sample_rate_hz = 16000;
+    std::uint16_t channels = 1;
+};
+
+/// What poll_events() reports.
+enum class room_event_kind : std::uint8_t { joined, left, talk_start, talk_stop, dtmf_begin, dtmf_end };
+
+struct room_event {
+    room_event_kind kind = room_event_kind::joined;
+    participant_id participant = 0;
+    char key = '\0';              ///< DTMF key ('0'-'9', '*', '#', 'A'-'D')
+    std::uint32_t duration_ms = 0;  ///< DTMF end: how long the key was held
+    float level_dbov = -127.0f;   ///< talk start: the level that started it
+    std::uint64_t tick = 0;       ///< tick number when it happened
+};
+
+/// Counters of one participant. Read them between ticks on the tick thread.
+struct participant_stats {
+    jitter_buffer_stats jitter;          ///< RTP participants only
+    float input_level_dbov = -127.0f;    ///< last tick, after input gain
+    float output_level_dbov = -127.0f;   ///< last tick, what it was sent
+    bool talking = false;
+    bool mixed = false;                  ///< among the loudest-N this tick
+    std::uint64_t talk_ticks = 0;        ///< ticks spent talking
+    std::uint64_t times_selected = 0;    ///< times it entered the mix
+    std::uint64_t packets_in = 0;        ///< RTP packets handed in by push_rtp
+    std::uint64_t packets_rejected = 0;  ///< malformed RTP, RTCP, unknown payload type, empty or oversize datagrams
+    std::uint64_t packets_in_overflow = 0;   ///< push_rtp/push_pcm refused: ring full
+    std::uint64_t packets_out = 0;       ///< packets/frames produced for pull_*
+    std::uint64_t packets_out_overflow = 0;  ///< produced but dropped: the host did not pull
+    std::uint64_t frames_encoded = 0;
+    std::uint64_t dtmf_events = 0;
+};
+
+/// Counters of the room. Read them between ticks on the tick thread.
+struct room_stats {
+    std::uint64_t ticks = 0;
+    std::uint32_t participants = 0;
+    std::uint32_t mixing_rate_hz = 0;
+    std::uint32_t talkers_mixed = 0;     ///< last tick
+    double tick_mean_us = 0;             ///< wall time spent in tick(), mean since creation
+    double tick_max_us = 0;
+    double tick_last_us = 0;
+    std::uint64_t events_dropped = 0;    ///< event queue full
+    std::uint64_t commands_dropped = 0;  ///< control queue full (the control call returned an error)
+    /// Nanoseconds spent per tick_stage since creation (only with room_config::profile_stages).
+    std::uint64_t stage_ns[static_cast<std::size_t>(tick_stage::count)] = {};
+};
+
+/// One conference. Create with room::create.
+class room {
+public:
+    [[nodiscard]] static status create(const room_config& config, std::unique_ptr<room>& out,
+                                       std::string* error = nullptr) noexcept;
+    ~room();
+    room(const room&) = delete;
+    room& operator=(const room&) = delete;
+
+    /// Codecs the room creates participants' encoders and decoders from.
+    /// Register plugin codecs here before joining participants that use them. [control-thread]
+    codec_registry& codecs() noexcept;
+
+    /// Adds an RTP participant: builds its decoder, jitter buffer, encoder,
+    /// resamplers and packetizer (allocates). It is mixed from the next tick.
+    /// [control-thread]
+    [[nodiscard]] status join_rtp(const rtp_participant_config& config, participant_id& out, std::string* error = nullptr);
+    /// Adds a PCM participant. [control-thread]
+    [[nodiscard]] status join_pcm(const pcm_participant_config& config, participant_id& out, std::string* error = nullptr);
+    /// Removes a participant (ramped out of the mix, freed later on a control
+    /// thread). not_found for an unknown id. [control-thread]
+    status leave(participant_id id);
+
+    /// Linear gain on what the participant says (1 = unchanged). [control-thread]
+    status set_input_gain(participant_id id, float gain);
+    /// Linear gain on what the participant hears. [control-thread]
+    status set_output_gain(participant_id id, float gain);
+    /// A muted participant is heard by nobody. [control-thread]
+    status set_muted(participant_id id, bool muted);
+    /// A deaf participant hears nothing (and is not encoded for). [control-thread]
+    status set_deaf(participant_id id, bool deaf);
+    /// Whether `listener` hears `talker` (default true). Costs nothing while no
+    /// relation is set. [control-thread]
+    status set_hears(participant_id listener, participant_id talker, bool hears);
+
+    /// Hands in one received RTP (or RTCP, which is ignored) datagram with its
+    /// arrival time on the host's monotonic clock (µs, same clock as tick()).
+    /// Copies it into the participant's ring; returns not_found,
+    /// invalid_argument (a PCM participant), buffer_too_small (ring full:
+    /// counted) or ok. Never allocates. [one receive thread per participant]
+    status push_rtp(participant_id id, std::span<const std::uint8_t> datagram, std::int64_t arrival_us) noexcept;
+    /// Hands in one tick of the PCM participant's audio (its rate and channels). [one thread per participant]
+    status push_pcm(participant_id id, interleaved_view<const std::int16_t> frame) noexcept;
+    /// Takes the next RTP packet to send: its size in bytes, 0 when none is
+    /// waiting, or a negative status. [one send thread per participant]
+    std::ptrdiff_t pull_rtp(participant_id id, std::span<std::uint8_t> out) noexcept;
+    /// Takes the next tick of mixed PCM: frames written, 0 when none is waiting,
+    /// or a negative status. [one thread per participant]
+    std::ptrdiff_t pull_pcm(participant_id id, interleaved_view<std::int16_t> frame) noexcept;
+
+    /// Runs one tick: applies control changes, pulls in media, mixes, produces
+    /// media out. `now_us` is the host's monotonic clock. [tick-thread]
+    status tick(std::int64_t now_us) noexcept;
+
+    /// Moves up to out.size() pending events into `out`; returns how many. [tick-thread]
+    std::size_t poll_events(std::span<room_event> out) noexcept;
+
+    /// The counters of a participant. [tick-thread, between ticks]
+    status get_participant_stats(participant_id id, participant_stats& out) const noexcept;
+    const room_stats& stats() const noexcept;
+    const room_config& config() const noexcept;
+    /// Frames per tick at the current mixing rate.
+    std::size_t tick_frames() const noexcept;
+
+    struct impl;
+
+private:
+    explicit room(std::unique_ptr<impl> p) noexcept;
+    std::unique_ptr<impl> impl_;
+};
+
+TUTTI_END_NAMESPACE

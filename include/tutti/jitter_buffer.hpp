@@ -1,0 +1,145 @@
+// tutti/jitter_buffer.hpp: RTP packets in, one frame of audio per tick out.
+//
+// Flow position: RTP in -> **jitter buffer (with decoder, PLC, FEC, time
+// stretching)** -> resampler -> mixer. Packets arrive late, early, twice, out
+// of order or never, and the sender's clock runs at its own speed; the jitter
+// buffer turns that into exactly one frame per tick with as little delay and
+// as few audible gaps as it can. Like WebRTC's NetEq it owns the decoding step
+// (it holds a reference to the participant's decoder), because concealment,
+// FEC recovery and delay changes all happen on decoded audio.
+//
+// The algorithm (constants live in jitter_buffer_config):
+//   * Delay is measured, not guessed: every packet's arrival offset
+//     a = arrival_time - timestamp/clock is compared with the smallest offset
+//     seen in the last `reference_window_ms` (the "fastest" recent packet), giving
+//     its relative delay d >= 0. A histogram of d with exponential forgetting
+//     (NetEq's DelayManager idea) yields the `quantile` of recent relative
+//     delays; the target playout delay is that quantile plus one tick, clamped
+//     to [min_delay_ms, max_delay_ms]. Because the reference is the minimum
+//     over a sliding window, a sender clock that runs fast or slow only moves
+//     the reference: drift never grows or starves the buffer.
+//   * The current playout delay D is known exactly at every tick (the media
+//     time being played vs. the reference). When D is above the target by more
+//     than the hysteresis the buffer accelerates (removes one pitch period of
+//     decoded speech, WSOLA style), when below it stretches; during silence
+//     (DTX gaps, between talkspurts) it simply shortens or lengthens the
+//     silence, which costs nothing audible. It never drops or inserts whole
+//     frames in the middle of speech.
+//   * A missing packet at its playout time is recovered from the next packet's
+//     in-band FEC when that packet is already here (Opus LBRR), otherwise the
+//     decoder's PLC conceals it; after `max_conceal_ms` of consecutive loss the
+//     output fades to silence, and the first packet after the outage restarts
+//     playout cleanly. A packet that arrives after its time was concealed is
+//     counted late and dropped.
+//   * Sequence numbers and timestamps are unwrapped to 64 bits; an SSRC change
+//     or a timestamp jump larger than `resync_threshold_ms` restarts the stream.
+//     A timestamp gap with consecutive sequence numbers is DTX, not loss.
+//
+// Real-time rules: create() allocates every buffer; insert() and get() never
+// allocate, lock, log or throw. One jitter buffer is used by one thread at a
+// time (the tick thread, or the host's receive thread with its own locking).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "tutti/buffer.hpp"
+#include "tutti/codec.hpp"
+#include "tutti/config.hpp"
+#include "tutti/status.hpp"
+
+TUTTI_BEGIN_NAMESPACE
+
+/// Settings of one jitter buffer. Times in milliseconds unless named _us.
+struct jitter_buffer_config {
+    std::uint32_t rtp_clock_hz = 48000;   ///< RTP timestamp rate (8000 for G.722, 48000 for Opus)
+    std::uint32_t tick_us = 20000;        ///< audio produced by each get() call
+    std::uint32_t min_delay_ms = 0;       ///< target playout delay is never below this
+    std::uint32_t max_delay_ms = 1000;    ///< ... nor above this
+    std::uint32_t initial_delay_ms = 60;  ///< target before any statistics exist
+    float quantile = 0.97f;               ///< share of recent packets that must arrive in time
+    float forget_factor = 0.985f;         ///< per packet weight of the delay history (~1/(1-f) packets)
+    std::uint32_t reference_window_ms = 2000;  ///< how long the fastest packet stays the reference
+    std::uint32_t hysteresis_ms = 5;      ///< delay above target tolerated before accelerating
+    std::uint32_t max_rewind_ms = 60;     ///< a packet this late after an underrun is played (the delay grows), later ones are dropped
+    std::uint32_t max_conceal_ms = 100;   ///< then fade to silence
+    std::uint32_t resync_threshold_ms = 10000;  ///< a timestamp jump larger than this restarts the stream
+    std::size_t capacity_packets = 128;   ///< packets held at most (older ones are dropped first)
+    std::size_t max_payload_bytes = 1500; ///< larger payloads are rejected
+    int comfort_noise_payload_type = -1;  ///< RFC 3389 CN payload type (13 static), -1 if none
+};
+
+/// What insert() needs from an RTP header (see rtp.hpp for the parser).
+struct rtp_packet_info {
+    std::uint16_t sequence = 0;
+    std::uint32_t timestamp = 0;
+    std::uint32_t ssrc = 0;
+    std::uint8_t payload_type = 0;
+    bool marker = false;  ///< first packet of a talkspurt
+};
+
+/// Counters a host can read at any tick. [read on the thread that calls get()]
+struct jitter_buffer_stats {
+    std::uint64_t packets_received = 0;     ///< accepted by insert()
+    std::uint64_t packets_duplicate = 0;    ///< same sequence number already held or played
+    std::uint64_t packets_late = 0;         ///< arrived after their time was concealed: dropped
+    std::uint64_t packets_reordered = 0;    ///< arrived with a sequence below the highest seen
+    std::uint64_t packets_rejected = 0;     ///< bad payload (empty, oversize, undecodable)
+    std::uint64_t packets_overflow = 0;     ///< dropped because the buffer was full
+    std::uint64_t packets_lost = 0;         ///< never arrived in time (played as FEC or PLC)
+    std::uint64_t packets_decoded = 0;
+    std::uint64_t fec_recovered = 0;        ///< lost packets rebuilt from the next packet's FEC
+    std::uint64_t concealed_samples = 0;    ///< PLC output, per channel
+    std::uint64_t silence_samples = 0;      ///< silence/comfort noise output (DTX, start, long loss)
+    std::uint64_t accelerate_samples = 0;   ///< removed by time-stretching speech
+    std::uint64_t stretch_samples = 0;      ///< added by time-stretching speech
+    std::uint64_t silence_skipped_samples = 0;   ///< silence shortened to reduce delay
+    std::uint64_t silence_inserted_samples = 0;  ///< silence lengthened to build delay
+    std::uint64_t resyncs = 0;              ///< restarts after SSRC change or timestamp jump
+    std::uint64_t ticks = 0;
+    float current_delay_ms = 0;             ///< playout delay above the fastest recent packet, now
+    float target_delay_ms = 0;              ///< where the controller steers it
+    float jitter_ms = 0;                    ///< RFC 3550 interarrival jitter estimate
+};
+
+/// One stream's jitter buffer. Create with jitter_buffer::create.
+class jitter_buffer {
+public:
+    /// Allocates everything; `dec` must outlive the jitter buffer and is used
+    /// only from insert()/get(). [control-thread]
+    [[nodiscard]] static status create(const jitter_buffer_config& config, decoder& dec,
+                                       std::unique_ptr<jitter_buffer>& out) noexcept;
+    ~jitter_buffer();
+    jitter_buffer(const jitter_buffer&) = delete;
+    jitter_buffer& operator=(const jitter_buffer&) = delete;
+
+    /// Hands in one received RTP packet's header fields and payload (copied),
+    /// with its arrival time on the host's monotonic clock in microseconds (the
+    /// same clock as get()'s now_us). Returns ok, or the reason it was not kept:
+    /// malformed (empty or undecodable payload), buffer_too_small (payload over
+    /// max_payload_bytes). Duplicates and late packets return ok and are
+    /// counted. Never allocates.
+    status insert(const rtp_packet_info& packet, std::span<const std::uint8_t> payload, std::int64_t arrival_us) noexcept;
+
+    /// Produces exactly one tick of audio at the decoder's rate and channels
+    /// into `out` (out.frames() must equal tick_frames()). `now_us` is the
+    /// host's clock at this tick. Never allocates.
+    status get(interleaved_view<float> out, std::int64_t now_us) noexcept;
+
+    /// Frames (per channel) get() produces each call.
+    std::size_t tick_frames() const noexcept;
+    const jitter_buffer_stats& stats() const noexcept;
+    const jitter_buffer_config& config() const noexcept;
+    /// Drops every packet and the delay history, as for a new stream.
+    void reset() noexcept;
+
+    struct impl;
+
+private:
+    explicit jitter_buffer(std::unique_ptr<impl> p) noexcept;
+    std::unique_ptr<impl> impl_;
+};
+
+TUTTI_END_NAMESPACE

@@ -1,0 +1,900 @@
+// The conference room: control plumbing, per-participant media paths and the
+// tick. See include/tutti/conference.hpp for the flow and the thread rules.
+#include "tutti/conference.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <vector>
+
+#include "tutti/codec.hpp"
+#include "tutti/detail/mpmc_queue.hpp"
+#include "tutti/detail/spsc_ring.hpp"
+#include "tutti/kernels.hpp"
+#include "tutti/limiter.hpp"
+#include "tutti/resampler.hpp"
+#include "tutti/rtp.hpp"
+#include "tutti/rtp_packetizer.hpp"
+#include "tutti/telephone_event.hpp"
+
+TUTTI_BEGIN_NAMESPACE
+
+namespace {
+
+constexpr std::uint32_t mixing_rates[] = {8000, 12000, 16000, 24000, 32000, 48000};
+constexpr std::size_t mixing_rate_count = sizeof(mixing_rates) / sizeof(mixing_rates[0]);
+constexpr std::uint32_t max_mixing_rate = 48000;
+constexpr std::size_t max_datagram = 1500;
+constexpr std::size_t ring_bytes = 32 * 1024;  // ~20 packets of 1500 bytes or ~300 ms of small ones
+
+std::uint32_t rate_index(std::uint32_t rate) {
+    for (std::size_t i = 0; i < mixing_rate_count; ++i)
+        if (mixing_rates[i] >= rate) return static_cast<std::uint32_t>(i);
+    return mixing_rate_count - 1;
+}
+
+// Levels are smoothed in dB: fast attack so a talker is detected within a tick,
+// slow release so the loudest-N ranking does not flap between syllables.
+constexpr float level_release = 0.15f;
+
+}  // namespace
+
+struct participant;
+
+namespace {
+enum class command_kind : std::uint8_t { add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate };
+struct command {
+    command_kind kind = command_kind::add;
+    participant* target = nullptr;
+    participant_id other = 0;
+    float value = 0.0f;
+};
+}  // namespace
+
+// A resampler pair for one mixing rate.
+struct rate_path {
+    std::uint32_t mixing_rate = 0;
+    std::unique_ptr<resampler> in;   // participant rate -> mixing rate
+    std::unique_ptr<resampler> out;  // mixing rate -> participant rate
+};
+
+struct participant {
+    participant_id id = 0;
+    std::size_t slot = 0;
+    bool rtp = false;
+    std::uint32_t in_rate = 0, out_rate = 0;     // decoder/PCM-in and encoder/PCM-out rates
+    std::uint16_t in_channels = 1, out_channels = 1;
+    std::uint32_t needed_rate = 8000;            // the mixing rate it asks for
+
+    // RTP side.
+    std::unique_ptr<decoder> dec;
+    std::unique_ptr<jitter_buffer> jb;
+    std::unique_ptr<encoder> enc;
+    rtp_packetizer packetizer;
+    telephone_event_decoder dtmf;
+    std::uint8_t receive_pt = 0;
+    int telephone_event_pt = -1;
+    int comfort_noise_pt = -1;
+    std::uint8_t audio_level_id = 0;
+    std::uint32_t send_clock_hz = 8000;
+    std::size_t enc_frame = 0;                   // encoder frames per packet (per channel)
+    std::uint32_t enc_packet_ts = 0;             // RTP units per packet
+    bool have_ssrc = false;
+    std::uint32_t remote_ssrc = 0;
+
+    rate_path paths[mixing_rate_count];
+    rate_path* path = nullptr;
+
+    std::unique_ptr<detail::spsc_ring> in_ring;
+    std::unique_ptr<detail::spsc_ring> out_ring;
+
+    aligned_buffer<float> decoded;       // one tick at in_rate, in_channels
+    aligned_buffer<float> mono_in;       // one tick at in_rate, mono
+    aligned_buffer<float> input;         // one tick at the mixing rate, gain applied
+    aligned_buffer<float> contribution;  // input × selection ramp: what the room hears of it
+    aligned_buffer<float> mix;           // what it hears, at the mixing rate
+    aligned_buffer<float> out_mono;      // what it hears, at out_rate
+    aligned_buffer<float> fifo;          // interleaved out_rate audio waiting for the encoder
+    std::size_t fifo_frames = 0;
+    aligned_buffer<std::int16_t> pcm;    // one tick of int16 for PCM in/out
+    aligned_buffer<std::uint8_t> packet; // datagram scratch
+    aligned_buffer<std::uint8_t> payload;
+    aligned_buffer<participant_id> not_heard;
+    std::size_t not_heard_count = 0;
+
+    limiter lim;
+
+    // Control state (written by the tick from commands).
+    float input_gain = 1.0f, input_gain_now = 1.0f;
+    float output_gain = 1.0f, output_gain_now = 1.0f;
+    bool muted = false, deaf = false, leaving = false;
+    bool leave_requested = false;  // control side's own flag (the tick uses `leaving`)
+
+    // Counted by the push/pull threads, folded into stats by the tick.
+    std::atomic<std::uint64_t> io_packets_in{0}, io_rejected{0}, io_overflow{0};
+
+    // Mixing state.
+    float level = -127.0f;            // smoothed input level, dBov
+    bool talking = false;
+    std::int64_t quiet_ms = 0;        // time below talk_stop while talking
+    bool selected = false;
+    float ramp = 0.0f;                // contribution gain now (0..1)
+    std::int64_t challenge_ms = 0;    // time spent beating the weakest mixed talker
+    bool contributing = false;        // contribution buffer valid this tick
+    bool encoding_paused = false;
+
+    participant_stats stats;
+};
+
+struct room::impl {
+    room_config config;
+    codec_registry registry = codec_registry::with_builtin_codecs();
+    std::uint32_t mixing_rate = 8000;
+    std::size_t frames = 0;  // tick frames at mixing_rate
+    std::size_t max_frames = 0;
+
+    // Control side (any thread, serialised by control_mutex; never touched by the tick).
+    std::mutex control_mutex;
+    std::vector<participant*> control_slots;      // owned participants by slot
+    std::vector<std::size_t> free_slots;
+    std::uint32_t next_serial = 1;
+    std::uint32_t control_rate = 0;               // mixing rate the control side last asked for
+
+    // Shared between threads.
+    std::unique_ptr<std::atomic<participant*>[]> slots;  // id lookup for push/pull
+    detail::mpmc_queue<command> commands;
+    detail::mpmc_queue<participant*> retired;
+
+    // Tick side.
+    std::vector<participant*> active;     // reserved to max_participants at creation
+    std::vector<participant*> contributors;
+    std::vector<const float*> sources;
+    aligned_buffer<float> total;
+    aligned_buffer<float> common;         // total through the shared limiter
+    limiter common_limiter;
+    aligned_buffer<room_event> events;
+    std::size_t event_head = 0, event_count = 0;
+    room_stats stats;
+    std::int64_t tick_ms = 20;
+
+    // Stage profiling: a steady_clock read (vDSO, no system call) at each boundary.
+    std::chrono::steady_clock::time_point stage_start;
+    void stage_begin() {
+        if (config.profile_stages) stage_start = std::chrono::steady_clock::now();
+    }
+    void stage_end(tick_stage stage) {
+        if (!config.profile_stages) return;
+        const auto now = std::chrono::steady_clock::now();
+        stats.stage_ns[static_cast<std::size_t>(stage)] +=
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - stage_start).count());
+        stage_start = now;
+    }
+
+    impl(const room_config& c)
+        : config(c),
+          commands(4 * c.max_participants + 64),
+          retired(c.max_participants + 16),
+          events(c.event_capacity) {}
+
+    // --- helpers shared by both sides -----------------------------------------
+    participant* lookup(participant_id id) const noexcept {
+        if (id == 0) return nullptr;
+        participant* p = slots[(id - 1) % config.max_participants].load(std::memory_order_acquire);
+        return p != nullptr && p->id == id ? p : nullptr;
+    }
+
+    void collect_retired() {  // [control side]
+        participant* p;
+        while (retired.pop(p)) {
+            free_slots.push_back(p->slot);
+            control_slots[p->slot] = nullptr;
+            delete p;
+        }
+    }
+
+    std::uint32_t wanted_rate() const {  // [control side]
+        if (config.mixing_rate_hz) return config.mixing_rate_hz;
+        std::uint32_t r = 8000;
+        for (participant* p : control_slots)
+            if (p && !p->leave_requested) r = std::max(r, p->needed_rate);
+        return r;
+    }
+
+    std::atomic<std::uint64_t> commands_dropped{0};
+    status send(const command& c) {
+        if (commands.push(c)) return status::ok;
+        commands_dropped.fetch_add(1, std::memory_order_relaxed);
+        return status::out_of_memory;
+    }
+
+    // --- tick side ---------------------------------------------------------------
+    void emit(room_event e) {
+        e.tick = stats.ticks;
+        if (event_count == events.size()) {
+            ++stats.events_dropped;
+            return;
+        }
+        events[(event_head + event_count) % events.size()] = e;
+        ++event_count;
+    }
+
+    void select_rate(std::uint32_t rate) {
+        mixing_rate = rate;
+        frames = static_cast<std::size_t>(std::int64_t{rate} * config.tick_us / 1000000);
+        stats.mixing_rate_hz = rate;
+        common_limiter = limiter({.sample_rate_hz = rate, .channels = 1, .threshold = config.limiter_threshold,
+                                  .ceiling = config.limiter_ceiling});
+        for (participant* p : active) attach_path(*p);
+    }
+
+    void attach_path(participant& p) {
+        for (auto& path : p.paths)
+            if (path.mixing_rate == mixing_rate) {
+                p.path = &path;
+                if (path.in) path.in->reset();
+                if (path.out) path.out->reset();
+                p.lim = limiter({.sample_rate_hz = mixing_rate, .channels = 1, .threshold = config.limiter_threshold,
+                                 .ceiling = config.limiter_ceiling});
+                return;
+            }
+        p.path = nullptr;  // cannot happen: paths exist for every rate the room may choose
+    }
+
+    void apply(const command& c) {
+        participant& p = *c.target;
+        switch (c.kind) {
+            case command_kind::add:
+                active.push_back(&p);
+                attach_path(p);
+                emit({room_event_kind::joined, p.id});
+                break;
+            case command_kind::remove: p.leaving = true; break;
+            case command_kind::input_gain: p.input_gain = c.value; break;
+            case command_kind::output_gain: p.output_gain = c.value; break;
+            case command_kind::mute: p.muted = c.value != 0.0f; break;
+            case command_kind::deaf: p.deaf = c.value != 0.0f; break;
+            case command_kind::hears: {
+                auto* end = p.not_heard.data() + p.not_heard_count;
+                auto* it = std::find(p.not_heard.data(), end, c.other);
+                if (it != end) {
+                    *it = end[-1];
+                    --p.not_heard_count;
+                }
+                break;
+            }
+            case command_kind::not_hears: {
+                auto* end = p.not_heard.data() + p.not_heard_count;
+                if (std::find(p.not_heard.data(), end, c.other) == end && p.not_heard_count < p.not_heard.size())
+                    p.not_heard[p.not_heard_count++] = c.other;
+                break;
+            }
+            case command_kind::set_rate: select_rate(static_cast<std::uint32_t>(c.value)); break;
+        }
+    }
+
+    // Received datagrams -> jitter buffer / DTMF.
+    void receive_rtp(participant& p, std::int64_t now_us) {
+        std::int64_t arrival = 0;
+        for (;;) {
+            const std::ptrdiff_t n = p.in_ring->pop(p.packet.span(), arrival);
+            if (n == -1) break;
+            if (n < 0) {
+                ++p.stats.packets_rejected;
+                continue;
+            }
+            rtp_packet_view view;
+            if (parse_rtp({p.packet.data(), static_cast<std::size_t>(n)}, view) != rtp_parse_result::ok) {
+                ++p.stats.packets_rejected;  // RTCP and malformed packets alike
+                continue;
+            }
+            const std::uint8_t pt = view.payload_type();
+            if (p.telephone_event_pt >= 0 && pt == p.telephone_event_pt) {
+                telephone_event_notification notes[telephone_event_max_notifications];
+                const std::ptrdiff_t k = p.dtmf.push(view, static_cast<std::uint64_t>(arrival), notes);
+                for (std::ptrdiff_t i = 0; i < k; ++i) report_dtmf(p, notes[i]);
+                continue;
+            }
+            if (pt != p.receive_pt && (p.comfort_noise_pt < 0 || pt != p.comfort_noise_pt)) {
+                ++p.stats.packets_rejected;
+                continue;
+            }
+            if (p.have_ssrc && view.ssrc() != p.remote_ssrc) p.dtmf.reset();
+            p.have_ssrc = true;
+            p.remote_ssrc = view.ssrc();
+            const rtp_packet_info info{view.sequence(), view.timestamp(), view.ssrc(), pt, view.marker()};
+            if (p.jb->insert(info, view.payload(), arrival) != status::ok) ++p.stats.packets_rejected;
+        }
+        telephone_event_notification notes[telephone_event_max_notifications];
+        const std::ptrdiff_t k = p.dtmf.poll(static_cast<std::uint64_t>(now_us), notes);
+        for (std::ptrdiff_t i = 0; i < k; ++i) report_dtmf(p, notes[i]);
+    }
+
+    void report_dtmf(participant& p, const telephone_event_notification& n) {
+        room_event e{n.kind == telephone_event_kind::begin ? room_event_kind::dtmf_begin : room_event_kind::dtmf_end, p.id};
+        e.key = n.key;
+        e.duration_ms = n.duration_ms;
+        if (n.kind == telephone_event_kind::begin) ++p.stats.dtmf_events;
+        emit(e);
+    }
+
+    // One tick of the participant's voice at the mixing rate into p.input.
+    void take_input(participant& p, std::int64_t now_us) {
+        const std::size_t in_frames = static_cast<std::size_t>(std::int64_t{p.in_rate} * config.tick_us / 1000000);
+        stage_begin();
+        if (p.rtp) {
+            receive_rtp(p, now_us);
+            stage_end(tick_stage::receive);
+            (void)p.jb->get(interleaved_view<float>(p.decoded.data(), in_frames, p.in_channels), now_us);
+            p.stats.jitter = p.jb->stats();
+            stage_end(tick_stage::jitter_decode);
+        } else {
+            // One frame per tick; extra frames wait for the next tick, a missing one is silence.
+            std::int64_t stamp = 0;
+            const std::size_t bytes = in_frames * p.in_channels * sizeof(std::int16_t);
+            const std::ptrdiff_t n =
+                p.in_ring->pop({reinterpret_cast<std::uint8_t*>(p.pcm.data()), p.pcm.size() * sizeof(std::int16_t)}, stamp);
+            if (n == static_cast<std::ptrdiff_t>(bytes)) s16_to_float(p.pcm.data(), p.decoded.data(), in_frames * p.in_channels);
+            else std::fill_n(p.decoded.data(), in_frames * p.in_channels, 0.0f);
+            stage_end(tick_stage::receive);
+        }
+        // Mono at the participant's rate.
+        const float* mono = p.decoded.data();
+        if (p.in_channels == 2) {
+            for (std::size_t i = 0; i < in_frames; ++i)
+                p.mono_in[i] = 0.5f * (p.decoded[2 * i] + p.decoded[2 * i + 1]);
+            mono = p.mono_in.data();
+        }
+        std::ptrdiff_t got = static_cast<std::ptrdiff_t>(in_frames);
+        if (p.path->in && !p.path->in->passthrough()) {
+            got = p.path->in->process(interleaved_view<const float>(mono, in_frames, 1),
+                                      interleaved_view<float>(p.input.data(), frames, 1));
+        } else {
+            std::memcpy(p.input.data(), mono, frames * sizeof(float));
+        }
+        if (got < static_cast<std::ptrdiff_t>(frames))
+            std::fill(p.input.data() + std::max<std::ptrdiff_t>(got, 0), p.input.data() + frames, 0.0f);
+        stage_end(tick_stage::resample_in);
+        gain_ramp(p.input.data(), p.input.data(), p.input_gain_now, p.input_gain, frames);
+        p.input_gain_now = p.input_gain;
+        // Level and talk detection.
+        const level_dbov l = measure_level({p.input.data(), frames});
+        p.stats.input_level_dbov = l.rms;
+        p.level = l.rms > p.level ? l.rms : p.level + level_release * (l.rms - p.level);
+        if (!p.talking && p.level > config.talk_start_dbov && !p.muted) {
+            p.talking = true;
+            p.quiet_ms = 0;
+            room_event e{room_event_kind::talk_start, p.id};
+            e.level_dbov = p.level;
+            emit(e);
+        } else if (p.talking) {
+            p.quiet_ms = p.level < config.talk_stop_dbov ? p.quiet_ms + tick_ms : 0;
+            if (p.quiet_ms >= config.talk_hangover_ms || p.muted) {
+                p.talking = false;
+                emit({room_event_kind::talk_stop, p.id});
+            }
+        }
+        if (p.talking) ++p.stats.talk_ticks;
+    }
+
+    bool eligible(const participant& p) const { return p.talking && !p.muted && !p.leaving; }
+
+    // Loudest-N with hysteresis: a talker enters when there is room, or when it
+    // has beaten the weakest mixed talker by switch_margin_db for switch_hold_ms.
+    void select_talkers() {
+        std::size_t count = 0;
+        for (participant* p : active) {
+            if (p->selected && !eligible(*p)) p->selected = false;
+            if (p->selected) ++count;
+        }
+        for (participant* p : active) {
+            if (p->selected || !eligible(*p)) {
+                p->challenge_ms = 0;
+                continue;
+            }
+            if (count < config.loudest_n) {
+                p->selected = true;
+                ++p->stats.times_selected;
+                ++count;
+                continue;
+            }
+            participant* weakest = nullptr;
+            for (participant* q : active)
+                if (q->selected && (!weakest || q->level < weakest->level)) weakest = q;
+            if (weakest && p->level > weakest->level + config.switch_margin_db) {
+                p->challenge_ms += tick_ms;
+                if (p->challenge_ms >= config.switch_hold_ms) {
+                    weakest->selected = false;
+                    p->selected = true;
+                    p->challenge_ms = 0;
+                    ++p->stats.times_selected;
+                }
+            } else {
+                p->challenge_ms = 0;
+            }
+        }
+    }
+
+    // Contributions (ramped) and the room total.
+    void mix_room() {
+        contributors.clear();
+        sources.clear();
+        const float step = config.ramp_ms == 0 ? 1.0f
+                                               : static_cast<float>(config.tick_us) / (1000.0f * static_cast<float>(config.ramp_ms));
+        for (participant* p : active) {
+            const float target = p->selected ? 1.0f : 0.0f;
+            const float next = target > p->ramp ? std::min(target, p->ramp + step) : std::max(target, p->ramp - step);
+            p->contributing = p->ramp > 0.0f || next > 0.0f;
+            if (p->contributing) {
+                gain_ramp(p->contribution.data(), p->input.data(), p->ramp, next, frames);
+                contributors.push_back(p);
+                sources.push_back(p->contribution.data());
+            }
+            p->ramp = next;
+            p->stats.mixed = p->selected;
+        }
+        mix_sum(total.data(), sources.data(), sources.size(), frames);
+        stats.talkers_mixed = static_cast<std::uint32_t>(contributors.size());
+        std::memcpy(common.data(), total.data(), frames * sizeof(float));
+        common_limiter.process({common.data(), frames});
+    }
+
+    const participant* contributor(participant_id id) const {
+        for (const participant* c : contributors)
+            if (c->id == id) return c;
+        return nullptr;
+    }
+
+    // What p hears, limited, at the mixing rate. Returns the buffer to use.
+    const float* hear(participant& p) {
+        bool own = p.contributing;
+        bool relations = false;
+        for (std::size_t i = 0; i < p.not_heard_count && !relations; ++i) relations = contributor(p.not_heard[i]) != nullptr;
+        const bool plain_gain = p.output_gain == 1.0f && p.output_gain_now == 1.0f;
+        if (!own && !relations && plain_gain) return common.data();  // the shared mix most listeners hear
+        float* m = p.mix.data();
+        if (own) mix_minus(m, total.data(), p.contribution.data(), 1.0f, frames);
+        else std::memcpy(m, total.data(), frames * sizeof(float));
+        for (std::size_t i = 0; i < p.not_heard_count; ++i)
+            if (const participant* c = contributor(p.not_heard[i])) mix_minus(m, m, c->contribution.data(), 1.0f, frames);
+        gain_ramp(m, m, p.output_gain_now, p.output_gain, frames);
+        p.output_gain_now = p.output_gain;
+        p.lim.process({m, frames});
+        return m;
+    }
+
+    void produce_output(participant& p, const float* heard) {
+        stage_end(tick_stage::mix);
+        const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
+        std::ptrdiff_t got = static_cast<std::ptrdiff_t>(out_frames);
+        if (p.path->out && !p.path->out->passthrough()) {
+            got = p.path->out->process(interleaved_view<const float>(heard, frames, 1),
+                                       interleaved_view<float>(p.out_mono.data(), out_frames, 1));
+        } else {
+            std::memcpy(p.out_mono.data(), heard, out_frames * sizeof(float));
+        }
+        if (got < static_cast<std::ptrdiff_t>(out_frames))
+            std::fill(p.out_mono.data() + std::max<std::ptrdiff_t>(got, 0), p.out_mono.data() + out_frames, 0.0f);
+        const level_dbov l = measure_level({p.out_mono.data(), out_frames});
+        p.stats.output_level_dbov = l.rms;
+        stage_end(tick_stage::resample_out);
+        if (!p.rtp) {
+            float* dst = p.fifo.data();
+            for (std::size_t i = 0; i < out_frames; ++i)
+                for (std::size_t c = 0; c < p.out_channels; ++c) dst[i * p.out_channels + c] = p.out_mono[i];
+            float_to_s16(dst, p.pcm.data(), out_frames * p.out_channels);
+            if (p.out_ring->push({reinterpret_cast<const std::uint8_t*>(p.pcm.data()), out_frames * p.out_channels * sizeof(std::int16_t)}, 0))
+                ++p.stats.packets_out;
+            else
+                ++p.stats.packets_out_overflow;
+            return;
+        }
+        // RTP: queue for the encoder, which may want more or less than a tick.
+        float* dst = p.fifo.data() + p.fifo_frames * p.out_channels;
+        for (std::size_t i = 0; i < out_frames; ++i)
+            for (std::size_t c = 0; c < p.out_channels; ++c) dst[i * p.out_channels + c] = p.out_mono[i];
+        p.fifo_frames += out_frames;
+        while (p.fifo_frames >= p.enc_frame) {
+            const std::ptrdiff_t bytes = p.enc->encode(interleaved_view<const float>(p.fifo.data(), p.enc_frame, p.out_channels), p.payload.span());
+            stage_end(tick_stage::encode);
+            if (bytes > 0) {
+                ++p.stats.frames_encoded;
+                const level_dbov pl = measure_level({p.fifo.data(), p.enc_frame * p.out_channels});
+                const rtp_audio_level level{pl.rms > config.talk_stop_dbov, rfc6464_level(pl.rms)};
+                const std::ptrdiff_t n = p.packetizer.packetize({p.payload.data(), static_cast<std::size_t>(bytes)}, p.enc_packet_ts,
+                                                                p.encoding_paused, p.packet.span(), level);
+                p.encoding_paused = false;
+                if (n > 0 && p.out_ring->push({p.packet.data(), static_cast<std::size_t>(n)}, 0)) ++p.stats.packets_out;
+                else ++p.stats.packets_out_overflow;
+            } else {
+                p.packetizer.skip(p.enc_packet_ts);  // DTX (or an encoder error): the timestamp moves on
+                p.encoding_paused = true;
+            }
+            p.fifo_frames -= p.enc_frame;
+            std::memmove(p.fifo.data(), p.fifo.data() + p.enc_frame * p.out_channels, p.fifo_frames * p.out_channels * sizeof(float));
+            stage_end(tick_stage::packetize);
+        }
+    }
+
+    void skip_output(participant& p) {  // deaf: nothing encoded, the RTP clock still runs
+        const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
+        p.stats.output_level_dbov = -127.0f;
+        if (!p.rtp) {  // a PCM host still expects a frame per tick
+            std::fill_n(p.pcm.data(), out_frames * p.out_channels, std::int16_t{0});
+            if (p.out_ring->push({reinterpret_cast<const std::uint8_t*>(p.pcm.data()), out_frames * p.out_channels * sizeof(std::int16_t)}, 0))
+                ++p.stats.packets_out;
+            else
+                ++p.stats.packets_out_overflow;
+            return;
+        }
+        p.fifo_frames += out_frames;
+        while (p.fifo_frames >= p.enc_frame) {
+            p.packetizer.skip(p.enc_packet_ts);
+            p.encoding_paused = true;
+            p.fifo_frames -= p.enc_frame;
+        }
+    }
+
+    void run_tick(std::int64_t now_us) {
+        command c;
+        while (commands.pop(c)) apply(c);
+        stats.commands_dropped = commands_dropped.load(std::memory_order_relaxed);
+        for (participant* p : active) {
+            p->stats.packets_in = p->io_packets_in.load(std::memory_order_relaxed);
+            p->stats.packets_in_overflow = p->io_overflow.load(std::memory_order_relaxed);
+            take_input(*p, now_us);
+        }
+        stage_begin();
+        select_talkers();
+        mix_room();
+        stage_end(tick_stage::mix);
+        for (participant* p : active) {
+            if (p->leaving) continue;
+            if (p->deaf) skip_output(*p);
+            else produce_output(*p, hear(*p));
+        }
+        // Leaving participants go once they are ramped out of the mix.
+        for (std::size_t i = 0; i < active.size();) {
+            participant* p = active[i];
+            if (p->leaving && p->ramp == 0.0f) {
+                emit({room_event_kind::left, p->id});
+                active[i] = active.back();
+                active.pop_back();
+                (void)retired.push(p);  // capacity covers every slot
+            } else {
+                ++i;
+            }
+        }
+        stats.participants = static_cast<std::uint32_t>(active.size());
+    }
+};
+
+// ---------------------------------------------------------------------------
+
+room::room(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}
+
+room::~room() {
+    if (!impl_) return;
+    impl_->collect_retired();
+    for (participant* p : impl_->control_slots) delete p;  // every participant not yet retired has its slot
+}
+
+status room::create(const room_config& config, std::unique_ptr<room>& out, std::string* error) noexcept {
+    auto fail = [&](const char* why) {
+        if (error) *error = why;
+        return status::invalid_argument;
+    };
+    if (config.tick_us != 10000 && config.tick_us != 20000 && config.tick_us != 40000) return fail("tick_us must be 10000, 20000 or 40000");
+    if (config.mixing_rate_hz != 0 && rate_index(config.mixing_rate_hz) >= mixing_rate_count) return fail("mixing rate out of range");
+    if (config.mixing_rate_hz != 0 && mixing_rates[rate_index(config.mixing_rate_hz)] != config.mixing_rate_hz)
+        return fail("mixing_rate_hz must be 8000, 12000, 16000, 24000, 32000, 48000 or 0 (automatic)");
+    if (config.max_participants < 1 || config.max_participants > 100000) return fail("max_participants must be 1..100000");
+    if (config.loudest_n < 1 || config.loudest_n > 16) return fail("loudest_n must be 1..16");
+    if (config.event_capacity < 16) return fail("event_capacity must be at least 16");
+    try {
+        auto p = std::make_unique<impl>(config);
+        p->slots = std::make_unique<std::atomic<participant*>[]>(config.max_participants);
+        for (std::uint32_t i = 0; i < config.max_participants; ++i) p->slots[i].store(nullptr);
+        p->control_slots.assign(config.max_participants, nullptr);
+        for (std::uint32_t i = config.max_participants; i > 0; --i) p->free_slots.push_back(i - 1);
+        p->active.reserve(config.max_participants);
+        p->contributors.reserve(config.max_participants);
+        p->sources.reserve(config.max_participants);
+        p->max_frames = static_cast<std::size_t>(std::int64_t{max_mixing_rate} * config.tick_us / 1000000);
+        p->total = aligned_buffer<float>(p->max_frames);
+        p->common = aligned_buffer<float>(p->max_frames);
+        p->tick_ms = config.tick_us / 1000;
+        const std::uint32_t rate = config.mixing_rate_hz ? config.mixing_rate_hz : 8000;
+        p->control_rate = rate;
+        p->select_rate(rate);
+        out.reset(new room(std::move(p)));
+        return status::ok;
+    } catch (const std::bad_alloc&) {
+        if (error) *error = "out of memory";
+        return status::out_of_memory;
+    }
+}
+
+codec_registry& room::codecs() noexcept { return impl_->registry; }
+
+namespace {
+
+// Builds what every participant has: rings, paths, mixing buffers.
+status build_common(room::impl& r, participant& p, std::string* error) {
+    p.in_ring = std::make_unique<detail::spsc_ring>(ring_bytes);
+    p.out_ring = std::make_unique<detail::spsc_ring>(ring_bytes);
+    p.needed_rate = mixing_rates[rate_index(std::max(p.in_rate, p.out_rate))];
+    std::size_t n = 0;
+    for (std::uint32_t rate : mixing_rates) {
+        if (r.config.mixing_rate_hz != 0 && rate != r.config.mixing_rate_hz) continue;
+        rate_path& path = p.paths[n++];
+        path.mixing_rate = rate;
+        if (resampler::create(p.in_rate, rate, 1, path.in) != status::ok ||
+            resampler::create(rate, p.out_rate, 1, path.out) != status::ok) {
+            if (error) *error = "cannot create a resampler for this participant's rates";
+            return status::invalid_argument;
+        }
+    }
+    const auto tick = [&](std::uint32_t rate) { return static_cast<std::size_t>(std::int64_t{rate} * r.config.tick_us / 1000000); };
+    p.decoded = aligned_buffer<float>(tick(p.in_rate) * p.in_channels);
+    p.mono_in = aligned_buffer<float>(tick(p.in_rate));
+    p.input = aligned_buffer<float>(r.max_frames);
+    p.contribution = aligned_buffer<float>(r.max_frames);
+    p.mix = aligned_buffer<float>(r.max_frames);
+    p.out_mono = aligned_buffer<float>(tick(p.out_rate) + 16);
+    p.fifo = aligned_buffer<float>((tick(p.out_rate) + p.enc_frame + 16) * p.out_channels);
+    p.pcm = aligned_buffer<std::int16_t>(std::max(tick(p.in_rate) * p.in_channels, tick(p.out_rate) * p.out_channels) + 16);
+    p.packet = aligned_buffer<std::uint8_t>(max_datagram);
+    p.payload = aligned_buffer<std::uint8_t>(max_datagram);
+    p.not_heard = aligned_buffer<participant_id>(r.config.max_relations);
+    return status::ok;
+}
+
+}  // namespace
+
+// Registers a built participant with the control side and hands it to the tick.
+static status admit(room::impl& r, std::unique_ptr<participant> p, participant_id& out, std::string* error) {
+    r.collect_retired();
+    if (r.free_slots.empty()) {
+        if (error) *error = "the room is full (max_participants)";
+        return status::out_of_memory;
+    }
+    const std::size_t slot = r.free_slots.back();
+    p->slot = slot;
+    p->id = static_cast<participant_id>(r.next_serial++ * r.config.max_participants + slot + 1);
+    participant* raw = p.get();
+    const std::uint32_t rate = r.config.mixing_rate_hz ? r.config.mixing_rate_hz : std::max(r.control_rate, raw->needed_rate);
+    if (!r.commands.push({command_kind::add, raw})) {
+        if (error) *error = "control queue full";
+        return status::out_of_memory;
+    }
+    r.free_slots.pop_back();
+    r.control_slots[slot] = p.release();
+    r.slots[slot].store(raw, std::memory_order_release);
+    if (rate != r.control_rate) {
+        r.control_rate = rate;
+        (void)r.commands.push({command_kind::set_rate, nullptr, 0, static_cast<float>(rate)});
+    }
+    out = raw->id;
+    return status::ok;
+}
+
+status room::join_rtp(const rtp_participant_config& config, participant_id& out, std::string* error) {
+    impl& r = *impl_;
+    std::lock_guard lock(r.control_mutex);
+    try {
+        auto p = std::make_unique<participant>();
+        p->rtp = true;
+        status s = r.registry.make_decoder(config.receive, config.options, p->dec, error);
+        if (s != status::ok) return s;
+        s = r.registry.make_encoder(config.send, config.options, p->enc, error);
+        if (s != status::ok) return s;
+        const audio_format in = p->dec->format(), outf = p->enc->format();
+        p->in_rate = in.sample_rate_hz;
+        p->in_channels = in.channels;
+        p->out_rate = outf.sample_rate_hz;
+        p->out_channels = outf.channels;
+        if (p->in_channels > 2 || p->out_channels > 2) {
+            if (error) *error = "more than two channels";
+            return status::unsupported;
+        }
+        p->enc_frame = outf.frame_samples();
+        p->send_clock_hz = config.send.clock_rate_hz;
+        p->enc_packet_ts = static_cast<std::uint32_t>(std::uint64_t{outf.frame_us} * p->send_clock_hz / 1000000);
+        p->receive_pt = config.receive.payload_type;
+        p->telephone_event_pt = config.telephone_event_payload_type;
+        p->comfort_noise_pt = config.comfort_noise_payload_type;
+        p->audio_level_id = config.audio_level_extension_id;
+        jitter_buffer_config jc;
+        jc.rtp_clock_hz = config.receive.clock_rate_hz;
+        jc.tick_us = r.config.tick_us;
+        jc.min_delay_ms = config.jitter_min_delay_ms;
+        jc.max_delay_ms = config.jitter_max_delay_ms;
+        jc.comfort_noise_payload_type = config.comfort_noise_payload_type;
+        s = jitter_buffer::create(jc, *p->dec, p->jb);
+        if (s != status::ok) {
+            if (error) *error = "invalid jitter buffer settings";
+            return s;
+        }
+        rtp_packetizer_config pc;
+        pc.ssrc = config.ssrc;
+        pc.payload_type = config.send.payload_type;
+        pc.clock_rate_hz = config.send.clock_rate_hz;
+        pc.audio_level_id = config.audio_level_extension_id;
+        if (config.telephone_event_payload_type >= 0)
+            pc.telephone_event_payload_type = static_cast<std::uint8_t>(config.telephone_event_payload_type);
+        s = p->packetizer.init(pc);
+        if (s != status::ok) {
+            if (error) *error = "invalid RTP settings for the outgoing stream";
+            return s;
+        }
+        p->dtmf = telephone_event_decoder({.clock_rate_hz = config.telephone_event_clock_hz});
+        s = build_common(r, *p, error);
+        if (s != status::ok) return s;
+        return admit(r, std::move(p), out, error);
+    } catch (const std::bad_alloc&) {
+        if (error) *error = "out of memory";
+        return status::out_of_memory;
+    }
+}
+
+status room::join_pcm(const pcm_participant_config& config, participant_id& out, std::string* error) {
+    impl& r = *impl_;
+    std::lock_guard lock(r.control_mutex);
+    if (rate_index(config.sample_rate_hz) >= mixing_rate_count || config.sample_rate_hz < 8000 || config.sample_rate_hz > 48000 ||
+        config.channels < 1 || config.channels > 2) {
+        if (error) *error = "PCM participants need 8000..48000 Hz and 1 or 2 channels";
+        return status::invalid_argument;
+    }
+    try {
+        auto p = std::make_unique<participant>();
+        p->in_rate = p->out_rate = config.sample_rate_hz;
+        p->in_channels = p->out_channels = config.channels;
+        const status s = build_common(r, *p, error);
+        if (s != status::ok) return s;
+        return admit(r, std::move(p), out, error);
+    } catch (const std::bad_alloc&) {
+        if (error) *error = "out of memory";
+        return status::out_of_memory;
+    }
+}
+
+status room::leave(participant_id id) {
+    impl& r = *impl_;
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    participant* p = r.lookup(id);
+    if (!p || p->leave_requested) return status::not_found;
+    if (!r.commands.push({command_kind::remove, p})) return status::out_of_memory;
+    r.slots[p->slot].store(nullptr, std::memory_order_release);
+    const std::uint32_t before = r.control_rate;
+    p->leave_requested = true;
+    if (!r.config.mixing_rate_hz) {
+        const std::uint32_t rate = r.wanted_rate();
+        if (rate != before) {
+            r.control_rate = rate;
+            (void)r.commands.push({command_kind::set_rate, nullptr, 0, static_cast<float>(rate)});
+        }
+    }
+    return status::ok;
+}
+
+namespace {
+status control(room::impl& r, participant_id id, command c) {
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    participant* p = r.lookup(id);
+    if (!p) return status::not_found;
+    c.target = p;
+    return r.send(c);
+}
+}  // namespace
+
+status room::set_input_gain(participant_id id, float gain) {
+    if (!(gain >= 0.0f && gain <= 100.0f)) return status::invalid_argument;
+    return control(*impl_, id, {command_kind::input_gain, nullptr, 0, gain});
+}
+status room::set_output_gain(participant_id id, float gain) {
+    if (!(gain >= 0.0f && gain <= 100.0f)) return status::invalid_argument;
+    return control(*impl_, id, {command_kind::output_gain, nullptr, 0, gain});
+}
+status room::set_muted(participant_id id, bool muted) { return control(*impl_, id, {command_kind::mute, nullptr, 0, muted ? 1.0f : 0.0f}); }
+status room::set_deaf(participant_id id, bool deaf) { return control(*impl_, id, {command_kind::deaf, nullptr, 0, deaf ? 1.0f : 0.0f}); }
+status room::set_hears(participant_id listener, participant_id talker, bool hears) {
+    if (listener == talker || talker == 0) return status::invalid_argument;
+    return control(*impl_, listener, {hears ? command_kind::hears : command_kind::not_hears, nullptr, talker, 0.0f});
+}
+
+status room::push_rtp(participant_id id, std::span<const std::uint8_t> datagram, std::int64_t arrival_us) noexcept {
+    participant* p = impl_->lookup(id);
+    if (!p) return status::not_found;
+    if (!p->rtp) return status::invalid_argument;
+    p->io_packets_in.fetch_add(1, std::memory_order_relaxed);
+    if (datagram.empty() || datagram.size() > max_datagram) {
+        p->io_rejected.fetch_add(1, std::memory_order_relaxed);
+        return status::invalid_argument;
+    }
+    if (!p->in_ring->push(datagram, arrival_us)) {
+        p->io_overflow.fetch_add(1, std::memory_order_relaxed);
+        return status::buffer_too_small;
+    }
+    return status::ok;
+}
+
+status room::push_pcm(participant_id id, interleaved_view<const std::int16_t> frame) noexcept {
+    participant* p = impl_->lookup(id);
+    if (!p) return status::not_found;
+    if (p->rtp || frame.channels() != p->in_channels ||
+        frame.frames() != static_cast<std::size_t>(std::int64_t{p->in_rate} * impl_->config.tick_us / 1000000))
+        return status::invalid_argument;
+    p->io_packets_in.fetch_add(1, std::memory_order_relaxed);
+    if (!p->in_ring->push({reinterpret_cast<const std::uint8_t*>(frame.data()), frame.samples().size() * sizeof(std::int16_t)}, 0)) {
+        p->io_overflow.fetch_add(1, std::memory_order_relaxed);
+        return status::buffer_too_small;
+    }
+    return status::ok;
+}
+
+std::ptrdiff_t room::pull_rtp(participant_id id, std::span<std::uint8_t> out) noexcept {
+    participant* p = impl_->lookup(id);
+    if (!p) return as_count(status::not_found);
+    if (!p->rtp) return as_count(status::invalid_argument);
+    std::int64_t stamp;
+    const std::ptrdiff_t n = p->out_ring->pop(out, stamp);
+    if (n == -1) return 0;
+    return n < 0 ? as_count(status::buffer_too_small) : n;
+}
+
+std::ptrdiff_t room::pull_pcm(participant_id id, interleaved_view<std::int16_t> frame) noexcept {
+    participant* p = impl_->lookup(id);
+    if (!p) return as_count(status::not_found);
+    if (p->rtp || frame.channels() != p->out_channels) return as_count(status::invalid_argument);
+    std::int64_t stamp;
+    const std::ptrdiff_t n = p->out_ring->pop({reinterpret_cast<std::uint8_t*>(frame.data()), frame.samples().size() * sizeof(std::int16_t)}, stamp);
+    if (n == -1) return 0;
+    if (n < 0) return as_count(status::buffer_too_small);
+    return n / static_cast<std::ptrdiff_t>(sizeof(std::int16_t) * p->out_channels);
+}
+
+status room::tick(std::int64_t now_us) noexcept {
+    impl& r = *impl_;
+    const auto t0 = std::chrono::steady_clock::now();
+    r.run_tick(now_us);
+    const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    ++r.stats.ticks;
+    r.stats.tick_last_us = us;
+    r.stats.tick_max_us = std::max(r.stats.tick_max_us, us);
+    r.stats.tick_mean_us += (us - r.stats.tick_mean_us) / static_cast<double>(r.stats.ticks);
+    return status::ok;
+}
+
+std::size_t room::poll_events(std::span<room_event> out) noexcept {
+    impl& r = *impl_;
+    std::size_t n = 0;
+    while (n < out.size() && r.event_count) {
+        out[n++] = r.events[r.event_head];
+        r.event_head = (r.event_head + 1) % r.events.size();
+        --r.event_count;
+    }
+    return n;
+}
+
+status room::get_participant_stats(participant_id id, participant_stats& out) const noexcept {
+    for (const participant* p : impl_->active)
+        if (p->id == id) {
+            out = p->stats;
+            out.talking = p->talking;
+            out.packets_rejected += p->io_rejected.load(std::memory_order_relaxed);
+            return status::ok;
+        }
+    return status::not_found;
+}
+
+const room_stats& room::stats() const noexcept { return impl_->stats; }
+const room_config& room::config() const noexcept { return impl_->config; }
+std::size_t room::tick_frames() const noexcept { return impl_->frames; }
+
+TUTTI_END_NAMESPACE

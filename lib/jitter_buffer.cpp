@@ -1,0 +1,608 @@
+// The adaptive jitter buffer. The algorithm is described in
+// include/tutti/jitter_buffer.hpp; this file is its bookkeeping.
+//
+// Units: "ts" values are extended (64-bit) RTP timestamps; "frames" are audio
+// samples per channel at the decoder's rate; times are microseconds on the
+// host's clock.
+#include "tutti/jitter_buffer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+
+#include "tutti/kernels.hpp"
+#include "tutti/time_stretch.hpp"
+
+TUTTI_BEGIN_NAMESPACE
+
+namespace {
+
+constexpr std::int64_t us_per_s = 1000000;
+constexpr float histogram_bucket_ms = 2.0f;
+constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the sliding minimum
+constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
+constexpr float silence_drop_dbov = -55.0f;        // a decoded frame this quiet may be dropped whole
+constexpr float stretch_margin_ms = 2.0f;          // stretch as soon as the delay falls this far below target
+
+struct packet_slot {
+    bool used = false;
+    std::int64_t seq = 0;
+    std::int64_t ts = 0;
+    std::int64_t arrival_us = 0;
+    std::int64_t frames = 0;  // audio frames the payload decodes to (0 for comfort noise)
+    std::uint32_t size = 0;
+    bool marker = false;
+    bool comfort_noise = false;
+};
+
+struct reference_entry {
+    std::int64_t arrival_us;
+    std::int64_t offset_us;  // arrival - media time
+};
+
+enum class playout_state : std::uint8_t { waiting, playing };
+
+}  // namespace
+
+struct jitter_buffer::impl {
+    jitter_buffer_config config;
+    decoder& dec;
+    audio_format format;  // decoder output
+    std::size_t channels = 1;
+    std::size_t tick_frames = 0;
+    jitter_buffer_stats stats;
+
+    // Packets, indexed by extended sequence modulo capacity.
+    aligned_buffer<packet_slot> slots;
+    aligned_buffer<std::uint8_t> payloads;
+    std::size_t held = 0;
+
+    // Stream identity and unwrapping.
+    bool have_stream = false;
+    std::uint32_t ssrc = 0;
+    std::int64_t highest_seq = 0;
+    std::int64_t highest_ts = 0;
+    aligned_buffer<std::uint64_t> seen;  // bitmap of received sequence numbers (window)
+
+    // Delay statistics.
+    aligned_buffer<reference_entry> reference;  // monotonic queue: sliding-window minimum of offsets
+    std::size_t ref_head = 0, ref_size = 0;
+    aligned_buffer<float> histogram;
+    float histogram_mass = 0.0f;
+    std::uint64_t delay_samples = 0;
+    std::int64_t last_transit_us = 0;
+    bool have_transit = false;
+    float jitter_us = 0.0f;
+
+    // Playout.
+    playout_state state = playout_state::waiting;
+    std::int64_t decode_ts = 0;       // media position of the next frame to decode
+    std::int64_t next_seq = 0;        // the packet that should come next
+    std::int64_t last_packet_frames = 0;
+    bool in_dtx = false;              // last packet was comfort noise / the stream paused
+    std::int64_t conceal_run = 0;     // frames concealed since the last decoded packet
+    bool concealing_unknown = false;  // concealing because nothing arrived (not a known loss)
+
+    // Decoded audio not yet played (interleaved): sync[0 .. sync_frames).
+    aligned_buffer<float> sync;
+    std::size_t sync_frames = 0;
+    aligned_buffer<float> scratch;     // decode / stretch output
+    std::unique_ptr<time_stretcher> stretcher;
+
+    impl(const jitter_buffer_config& c, decoder& d) : config(c), dec(d) {}
+
+    // --- conversions ---------------------------------------------------------
+    std::int64_t ts_to_frames(std::int64_t ts) const { return ts * format.sample_rate_hz / config.rtp_clock_hz; }
+    std::int64_t frames_to_ts(std::int64_t frames) const { return frames * config.rtp_clock_hz / format.sample_rate_hz; }
+    std::int64_t ts_to_us(std::int64_t ts) const { return ts * us_per_s / config.rtp_clock_hz; }
+    std::int64_t frames_to_us(std::int64_t frames) const { return frames * us_per_s / format.sample_rate_hz; }
+
+    packet_slot& slot_of(std::int64_t seq) { return slots[static_cast<std::size_t>(seq) % slots.size()]; }
+    std::uint8_t* payload_of(std::int64_t seq) {
+        return payloads.data() + (static_cast<std::size_t>(seq) % slots.size()) * config.max_payload_bytes;
+    }
+    bool find(std::int64_t seq) {
+        const packet_slot& s = slot_of(seq);
+        return s.used && s.seq == seq;
+    }
+    void release(std::int64_t seq) {
+        packet_slot& s = slot_of(seq);
+        if (s.used && s.seq == seq) {
+            s.used = false;
+            --held;
+        }
+    }
+
+    bool seen_test_and_set(std::int64_t seq) {
+        const std::size_t bit = static_cast<std::size_t>(seq) % seen_window;
+        std::uint64_t& word = seen[bit / 64];
+        const std::uint64_t mask = std::uint64_t{1} << (bit % 64);
+        const bool was = (word & mask) != 0;
+        word |= mask;
+        return was;
+    }
+    void seen_clear(std::int64_t seq) {
+        const std::size_t bit = static_cast<std::size_t>(seq) % seen_window;
+        seen[bit / 64] &= ~(std::uint64_t{1} << (bit % 64));
+    }
+
+    // --- delay statistics ----------------------------------------------------
+    std::int64_t reference_offset() const { return ref_size ? reference[ref_head].offset_us : 0; }
+
+    void observe_arrival(std::int64_t ts, std::int64_t arrival_us) {
+        const std::int64_t offset = arrival_us - ts_to_us(ts);
+        // Sliding-window minimum (monotonic queue, oldest at head).
+        const std::int64_t window = std::int64_t{config.reference_window_ms} * 1000;
+        while (ref_size && reference[(ref_head + ref_size - 1) % reference_capacity].offset_us >= offset) --ref_size;
+        if (ref_size == reference_capacity) {  // cannot happen with sane packet rates; keep the newest
+            ref_head = (ref_head + 1) % reference_capacity;
+            --ref_size;
+        }
+        reference[(ref_head + ref_size) % reference_capacity] = {arrival_us, offset};
+        ++ref_size;
+        while (ref_size > 1 && reference[ref_head].arrival_us < arrival_us - window) {
+            ref_head = (ref_head + 1) % reference_capacity;
+            --ref_size;
+        }
+        // RFC 3550 interarrival jitter.
+        if (have_transit) {
+            const float dtransit = std::fabs(static_cast<float>(offset - last_transit_us));
+            jitter_us += (dtransit - jitter_us) / 16.0f;
+        }
+        last_transit_us = offset;
+        have_transit = true;
+        stats.jitter_ms = jitter_us / 1000.0f;
+    }
+
+    // One observation of the playout delay a packet needed to be on time.
+    void observe_required(float required_ms) {
+        const std::size_t buckets = histogram.size();
+        const auto bucket = std::min(buckets - 1, static_cast<std::size_t>(std::max(0.0f, required_ms) / histogram_bucket_ms));
+        const float f = config.forget_factor;
+        for (float& h : histogram) h *= f;
+        histogram[bucket] += 1.0f - f;
+        histogram_mass = histogram_mass * f + (1.0f - f);
+        ++delay_samples;
+    }
+
+    float target_delay_ms() const {
+        float target = static_cast<float>(config.initial_delay_ms);
+        if (delay_samples >= 10 && histogram_mass > 0.0f) {
+            const float want = config.quantile * histogram_mass;
+            float cumulative = 0.0f;
+            std::size_t b = 0;
+            for (; b < histogram.size(); ++b) {
+                cumulative += histogram[b];
+                if (cumulative >= want) break;
+            }
+            target = static_cast<float>(b + 1) * histogram_bucket_ms;
+        }
+        return std::clamp(target, static_cast<float>(config.min_delay_ms), static_cast<float>(config.max_delay_ms));
+    }
+
+    // Playout delay above the fastest recent packet if the next unplayed frame were played at now_us.
+    float current_delay_ms(std::int64_t now_us) const {
+        const std::int64_t media_us = ts_to_us(decode_ts) - frames_to_us(static_cast<std::int64_t>(sync_frames));
+        return static_cast<float>(now_us - media_us - reference_offset()) / 1000.0f;
+    }
+
+    // --- stream resets -------------------------------------------------------
+    void drop_packets() {
+        for (auto& s : slots) s.used = false;
+        held = 0;
+        for (auto& w : seen) w = 0;
+    }
+    void restart_playout() {
+        state = playout_state::waiting;
+        sync_frames = 0;
+        in_dtx = false;
+        conceal_run = 0;
+        concealing_unknown = false;
+    }
+    void reset_all() {
+        drop_packets();
+        restart_playout();
+        have_stream = false;
+        ref_head = ref_size = 0;
+        for (float& h : histogram) h = 0.0f;
+        histogram_mass = 0.0f;
+        delay_samples = 0;
+        have_transit = false;
+        jitter_us = 0.0f;
+        dec.reset();
+    }
+
+    // --- output helpers ------------------------------------------------------
+    float* sync_end() { return sync.data() + sync_frames * channels; }
+    std::size_t sync_room() const { return sync.size() / channels - sync_frames; }
+
+    void append_silence(std::size_t frames) {
+        frames = std::min(frames, sync_room());
+        std::fill_n(sync_end(), frames * channels, 0.0f);
+        sync_frames += frames;
+        stats.silence_samples += frames;
+    }
+
+    // Conceals at least `frames` (rounded up to whole 2.5 ms, the granularity
+    // libopus's PLC accepts); returns the frames appended.
+    std::size_t append_conceal(std::size_t frames) {
+        const std::size_t granule = std::max<std::size_t>(1, format.sample_rate_hz / 400);
+        frames = std::min((frames + granule - 1) / granule * granule, sync_room() / granule * granule);
+        if (conceal_run >= static_cast<std::int64_t>(config.max_conceal_ms) * format.sample_rate_hz / 1000) {
+            append_silence(frames);
+        } else {
+            const std::ptrdiff_t n = dec.conceal(interleaved_view<float>(sync_end(), frames, channels));
+            if (n < 0) std::fill_n(sync_end(), frames * channels, 0.0f);
+            sync_frames += frames;
+            stats.concealed_samples += frames;
+        }
+        conceal_run += static_cast<std::int64_t>(frames);
+        return frames;
+    }
+
+    // Decodes the packet `seq` (present) and appends it, with time stretching
+    // when the delay is off target. Returns false if the payload failed.
+    bool decode_packet(std::int64_t seq, float delay_error_ms) {
+        packet_slot& s = slot_of(seq);
+        const std::size_t room = sync_room();
+        interleaved_view<float> out(scratch.data(), std::min<std::size_t>(room, scratch.size() / channels), channels);
+        const std::ptrdiff_t n = dec.decode({payload_of(seq), s.size}, out);
+        release(seq);
+        if (n < 0) {
+            ++stats.packets_rejected;
+            return false;
+        }
+        ++stats.packets_decoded;
+        conceal_run = 0;
+        concealing_unknown = false;
+        in_dtx = false;
+        auto frames = static_cast<std::size_t>(n);
+        const float hysteresis = static_cast<float>(config.hysteresis_ms);
+        // A whole frame of near silence can go when we are far too late.
+        if (delay_error_ms > 3.0f * hysteresis) {
+            const level_dbov level = measure_level({scratch.data(), frames * channels});
+            if (level.rms < silence_drop_dbov) {
+                stats.silence_skipped_samples += frames;
+                return true;
+            }
+        }
+        std::memcpy(sync_end(), scratch.data(), frames * channels * sizeof(float));
+        sync_frames += frames;
+        // Too little delay and a quiet frame: lengthen the quiet part. Speech
+        // stretching needs 30 ms decoded, which a starving buffer does not have.
+        if (delay_error_ms < -stretch_margin_ms &&
+            measure_level({scratch.data(), frames * channels}).rms < silence_drop_dbov + 10.0f) {
+            const auto extra = std::min<std::size_t>(
+                sync_room(), static_cast<std::size_t>(-delay_error_ms * static_cast<float>(format.sample_rate_hz) / 1000.0f));
+            std::fill_n(sync_end(), extra * channels, 0.0f);
+            sync_frames += extra;
+            stats.silence_inserted_samples += extra;
+        }
+        // Asymmetric: below target costs late packets, above it only delay.
+        if (stretcher && (delay_error_ms > hysteresis || delay_error_ms < -stretch_margin_ms))
+            stretch_tail(delay_error_ms > 0.0f);
+        return true;
+    }
+
+    // Accelerates (or stretches) the unplayed audio by whole pitch periods.
+    void stretch_tail(bool accelerate) {
+        const std::size_t block = stretcher->min_input_frames();
+        if (sync_frames < block) return;
+        const std::size_t start = sync_frames - block;
+        interleaved_view<const float> in(sync.data() + start * channels, block, channels);
+        if (accelerate) {
+            interleaved_view<float> out(scratch.data(), block, channels);
+            const time_stretch_result r = stretcher->accelerate(in, out, accelerate_mode::fast);
+            if (r.code != status::ok || !r.applied) return;
+            std::memcpy(sync.data() + start * channels, scratch.data(), r.frames_out * channels * sizeof(float));
+            sync_frames = start + r.frames_out;
+            stats.accelerate_samples += r.frames_changed;
+        } else {
+            const std::size_t room = block + stretcher->max_period_frames();
+            if (sync_room() + block < room) return;
+            interleaved_view<float> out(scratch.data(), room, channels);
+            const time_stretch_result r = stretcher->stretch(in, out);
+            if (r.code != status::ok || !r.applied) return;
+            std::memcpy(sync.data() + start * channels, scratch.data(), r.frames_out * channels * sizeof(float));
+            sync_frames = start + r.frames_out;
+            stats.stretch_samples += r.frames_changed;
+        }
+    }
+
+    // The next packet at or after next_seq that is held, or -1.
+    std::int64_t next_held() {
+        for (std::int64_t s = next_seq; s <= highest_seq && s < next_seq + static_cast<std::int64_t>(slots.size()); ++s)
+            if (find(s)) return s;
+        return -1;
+    }
+
+    // Fills the sync buffer up to `want` frames.
+    void fill(std::size_t want, std::int64_t now_us) {
+        const float hysteresis = static_cast<float>(config.hysteresis_ms);
+        for (int guard = 0; sync_frames < want && guard < 64; ++guard) {
+            const float target = target_delay_ms();
+            stats.target_delay_ms = target;
+            if (state == playout_state::waiting) {
+                const std::int64_t first = held ? next_held() : -1;
+                if (first < 0) {
+                    append_silence(want - sync_frames);
+                    return;
+                }
+                // Start once the first packet has waited as long as the target asks.
+                const packet_slot& s = slot_of(first);
+                const float would_be = static_cast<float>(now_us - ts_to_us(s.ts) - reference_offset()) / 1000.0f;
+                if (would_be + static_cast<float>(frames_to_us(static_cast<std::int64_t>(sync_frames))) / 1000.0f < target) {
+                    append_silence(want - sync_frames);
+                    return;
+                }
+                state = playout_state::playing;
+                decode_ts = s.ts;
+                next_seq = first;
+                continue;
+            }
+            const float error = current_delay_ms(now_us) - target;
+            // Time stretching needs 30 ms of decoded audio: decode ahead when the delay is off target.
+            if (stretcher && (error > hysteresis || error < -stretch_margin_ms))
+                want = std::max(want, stretcher->min_input_frames());
+            const std::int64_t q = next_held();
+            if (q < 0) {
+                // Nothing to play: a pause in the stream (DTX) or packets that are late.
+                want = std::min(want, tick_frames);
+                if (sync_frames >= want) break;
+                std::size_t frames = want - sync_frames;
+                if (in_dtx) {
+                    append_silence(frames);
+                } else {
+                    concealing_unknown = true;
+                    frames = append_conceal(frames);
+                }
+                decode_ts += frames_to_ts(static_cast<std::int64_t>(frames));
+                continue;
+            }
+            packet_slot& s = slot_of(q);
+            if (q > next_seq) {
+                // next_seq .. q-1 never came. Known loss when a later packet is here.
+                const std::int64_t missing_frames =
+                    s.ts > decode_ts ? ts_to_frames(s.ts - decode_ts) : 0;
+                if (missing_frames > 0 && !concealing_unknown) {
+                    const std::size_t frames = static_cast<std::size_t>(
+                        std::min<std::int64_t>(missing_frames, last_packet_frames > 0 ? last_packet_frames : missing_frames));
+                    std::size_t room = std::min(frames, sync_room());
+                    std::ptrdiff_t n = as_count(status::unsupported);
+                    if (q == next_seq + 1 && !s.comfort_noise && static_cast<std::int64_t>(room) == missing_frames)
+                        n = dec.decode_fec({payload_of(q), s.size}, interleaved_view<float>(sync_end(), room, channels));
+                    if (n > 0) {
+                        sync_frames += room;
+                        ++stats.fec_recovered;
+                        conceal_run = 0;
+                    } else {
+                        room = append_conceal(room);
+                    }
+                    decode_ts += frames_to_ts(static_cast<std::int64_t>(room));
+                    if (decode_ts >= s.ts) {
+                        stats.packets_lost += static_cast<std::uint64_t>(q - next_seq);
+                        next_seq = q;
+                    }
+                    continue;
+                }
+                stats.packets_lost += static_cast<std::uint64_t>(q - next_seq);
+                next_seq = q;
+            }
+            // Packet q == next_seq is here.
+            if (s.comfort_noise) {
+                in_dtx = true;
+                release(q);
+                ++next_seq;
+                continue;
+            }
+            if (s.ts > decode_ts) {
+                // A pause before this packet (DTX / talkspurt start): the silence is free to shorten or lengthen.
+                std::int64_t gap = ts_to_frames(s.ts - decode_ts);
+                if (error > hysteresis) {  // too much delay: skip silence
+                    const std::int64_t skip =
+                        std::min<std::int64_t>(gap, static_cast<std::int64_t>(error * static_cast<float>(format.sample_rate_hz) / 1000.0f));
+                    decode_ts += frames_to_ts(skip);
+                    stats.silence_skipped_samples += static_cast<std::uint64_t>(skip);
+                    gap -= skip;
+                    if (gap <= 0) decode_ts = s.ts;
+                    continue;
+                }
+                if (error < 0.0f) {  // too little: hold the silence, the media clock waits
+                    const auto frames = static_cast<std::size_t>(
+                        std::min<float>(static_cast<float>(want - sync_frames), -error * static_cast<float>(format.sample_rate_hz) / 1000.0f + 1.0f));
+                    append_silence(frames);
+                    stats.silence_inserted_samples += frames;
+                    continue;
+                }
+                const std::size_t frames = static_cast<std::size_t>(std::min<std::int64_t>(gap, static_cast<std::int64_t>(want - sync_frames)));
+                append_silence(frames);
+                decode_ts += frames_to_ts(static_cast<std::int64_t>(frames));
+                continue;
+            }
+            if (s.ts + frames_to_ts(s.frames) <= decode_ts && !concealing_unknown) {
+                // Entirely in the past: its time was already concealed.
+                ++stats.packets_late;
+                release(q);
+                ++next_seq;
+                continue;
+            }
+            // Play it. After an underrun this rewinds the media clock (the delay
+            // grows by what was concealed) unless that would exceed max_delay.
+            if (s.ts < decode_ts) {
+                const float rewind_ms = static_cast<float>(ts_to_us(decode_ts - s.ts)) / 1000.0f;
+                if (rewind_ms > static_cast<float>(config.max_rewind_ms) ||
+                    current_delay_ms(now_us) + rewind_ms > static_cast<float>(config.max_delay_ms)) {
+                    ++stats.packets_late;
+                    release(q);
+                    ++next_seq;
+                    continue;
+                }
+            }
+            const std::int64_t frames = s.frames;
+            const std::int64_t ts = s.ts;
+            if (sync_frames < tick_frames) {
+                // Needed now. Had the delay been shorter by `slack`, it would still
+                // have been in time: ticks come every tick_us, so its first sample
+                // (sync_frames into this tick) could have moved earlier by its offset
+                // in this tick plus the whole ticks that passed since it arrived.
+                const std::int64_t waited_ticks = (now_us - s.arrival_us) / static_cast<std::int64_t>(config.tick_us);
+                const float slack_ms = static_cast<float>(frames_to_us(static_cast<std::int64_t>(sync_frames)) +
+                                                          waited_ticks * static_cast<std::int64_t>(config.tick_us)) / 1000.0f;
+                observe_required(current_delay_ms(now_us) - slack_ms);
+            }
+            decode_ts = ts;
+            const float err = current_delay_ms(now_us) - target;
+            if (decode_packet(q, err)) last_packet_frames = frames;
+            decode_ts = ts + frames_to_ts(frames);
+            ++next_seq;
+        }
+        if (sync_frames < tick_frames) append_silence(tick_frames - sync_frames);
+    }
+};
+
+jitter_buffer::jitter_buffer(std::unique_ptr<impl> p) noexcept : impl_(std::move(p)) {}
+jitter_buffer::~jitter_buffer() = default;
+
+status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, std::unique_ptr<jitter_buffer>& out) noexcept {
+    const audio_format format = dec.format();
+    if (config.rtp_clock_hz < 1000 || config.rtp_clock_hz > 192000 || config.tick_us < 2500 || config.tick_us > 120000 ||
+        config.max_delay_ms < config.min_delay_ms || config.max_delay_ms > 10000 || config.capacity_packets < 4 ||
+        config.capacity_packets > 4096 || config.max_payload_bytes < 1 || config.max_payload_bytes > 65536 ||
+        !(config.quantile > 0.0f && config.quantile < 1.0f) || !(config.forget_factor > 0.0f && config.forget_factor < 1.0f) ||
+        format.sample_rate_hz < 8000 || format.channels < 1 || format.channels > 2)
+        return status::invalid_argument;
+    try {
+        auto p = std::make_unique<impl>(config, dec);
+        p->format = format;
+        p->channels = format.channels;
+        p->tick_frames = static_cast<std::size_t>(std::int64_t{format.sample_rate_hz} * config.tick_us / us_per_s);
+        p->slots = aligned_buffer<packet_slot>(config.capacity_packets);
+        p->payloads = aligned_buffer<std::uint8_t>(config.capacity_packets * config.max_payload_bytes);
+        p->seen = aligned_buffer<std::uint64_t>(seen_window / 64);
+        p->reference = aligned_buffer<reference_entry>(reference_capacity);
+        p->histogram = aligned_buffer<float>(static_cast<std::size_t>(static_cast<float>(config.max_delay_ms) / histogram_bucket_ms) + 2);
+        // Decoded audio ahead of playout: a tick, the longest packet (120 ms), a stretched period.
+        const std::size_t max_packet = format.sample_rate_hz * 120 / 1000;
+        const std::size_t sync_frames = 2 * p->tick_frames + 2 * max_packet + format.sample_rate_hz * 30 / 1000;
+        p->sync = aligned_buffer<float>(sync_frames * p->channels);
+        p->scratch = aligned_buffer<float>(sync_frames * p->channels);
+        time_stretch_config tsc;
+        tsc.sample_rate_hz = format.sample_rate_hz;
+        tsc.channels = format.channels;
+        if (format.sample_rate_hz <= time_stretcher::max_rate_hz &&
+            time_stretcher::create(tsc, p->stretcher) != status::ok)
+            p->stretcher.reset();
+        out.reset(new jitter_buffer(std::move(p)));
+        return status::ok;
+    } catch (const std::bad_alloc&) {
+        return status::out_of_memory;
+    }
+}
+
+status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std::uint8_t> payload,
+                             std::int64_t arrival_us) noexcept {
+    impl& m = *impl_;
+    const bool cn = m.config.comfort_noise_payload_type >= 0 &&
+                    packet.payload_type == static_cast<std::uint8_t>(m.config.comfort_noise_payload_type);
+    if (payload.empty() && !cn) {
+        ++m.stats.packets_rejected;
+        return status::malformed;
+    }
+    if (payload.size() > m.config.max_payload_bytes) {
+        ++m.stats.packets_rejected;
+        return status::buffer_too_small;
+    }
+    std::int64_t frames = 0;
+    if (!cn) {
+        frames = m.dec.frames_in(payload);
+        if (frames <= 0) {
+            ++m.stats.packets_rejected;
+            return status::malformed;
+        }
+    }
+    // Unwrap to 64 bits relative to the highest packet so far.
+    if (m.have_stream && packet.ssrc != m.ssrc) {
+        m.reset_all();
+        ++m.stats.resyncs;
+    }
+    std::int64_t seq, ts;
+    if (!m.have_stream) {
+        seq = packet.sequence + (std::int64_t{1} << 20);  // room below for reordered packets
+        ts = packet.timestamp + (std::int64_t{1} << 34);
+    } else {
+        seq = m.highest_seq + static_cast<std::int16_t>(packet.sequence - static_cast<std::uint16_t>(m.highest_seq));
+        ts = m.highest_ts + static_cast<std::int32_t>(packet.timestamp - static_cast<std::uint32_t>(m.highest_ts));
+        const std::int64_t threshold = std::int64_t{m.config.resync_threshold_ms} * m.config.rtp_clock_hz / 1000;
+        if (std::llabs(ts - m.highest_ts) > threshold) {
+            // A timestamp jump: a new stream from the same source (e.g. a transfer).
+            m.drop_packets();
+            m.restart_playout();
+            ++m.stats.resyncs;
+            m.have_stream = false;
+            seq = packet.sequence + (std::int64_t{1} << 20);
+            ts = packet.timestamp + (std::int64_t{1} << 34);
+            m.ref_head = m.ref_size = 0;
+        }
+    }
+    if (!m.have_stream) {
+        m.have_stream = true;
+        m.ssrc = packet.ssrc;
+        m.highest_seq = seq - 1;
+        m.highest_ts = ts;
+        m.next_seq = seq;
+    }
+    // Duplicates: remembered sequence numbers, or already played. The window of
+    // remembered numbers moves with the highest one: forget what it moves past.
+    if (seq > m.highest_seq)
+        for (std::int64_t s = std::max(m.highest_seq + 1, seq - static_cast<std::int64_t>(seen_window) + 1); s <= seq; ++s)
+            m.seen_clear(s);
+    if (seq > m.highest_seq - static_cast<std::int64_t>(seen_window) && m.seen_test_and_set(seq)) {
+        ++m.stats.packets_duplicate;
+        return status::ok;
+    }
+    if (m.state == playout_state::playing && seq < m.next_seq) {
+        ++m.stats.packets_late;
+        // It needed at least the delay we have now plus how late it is.
+        const std::int64_t late_us = arrival_us - (m.ts_to_us(ts) + m.reference_offset());
+        m.observe_required(static_cast<float>(late_us) / 1000.0f);
+        return status::ok;
+    }
+    if (seq >= m.next_seq + static_cast<std::int64_t>(m.slots.size())) {
+        ++m.stats.packets_overflow;
+        m.seen_clear(seq);
+        return status::ok;
+    }
+    if (seq < m.highest_seq) ++m.stats.packets_reordered;
+    if (seq > m.highest_seq) m.highest_seq = seq;
+    if (ts > m.highest_ts) m.highest_ts = ts;
+    m.observe_arrival(ts, arrival_us);
+
+    packet_slot& s = m.slot_of(seq);
+    if (s.used) --m.held;  // an old packet the window wrapped onto (cannot be played any more)
+    s = {true, seq, ts, arrival_us, frames, static_cast<std::uint32_t>(payload.size()), packet.marker, cn};
+    if (!payload.empty()) std::memcpy(m.payload_of(seq), payload.data(), payload.size());
+    ++m.held;
+    ++m.stats.packets_received;
+    return status::ok;
+}
+
+status jitter_buffer::get(interleaved_view<float> out, std::int64_t now_us) noexcept {
+    impl& m = *impl_;
+    if (out.frames() != m.tick_frames || out.channels() != m.channels) return status::invalid_argument;
+    ++m.stats.ticks;
+    m.fill(m.tick_frames, now_us);
+    const std::size_t n = m.tick_frames * m.channels;
+    std::memcpy(out.data(), m.sync.data(), n * sizeof(float));
+    std::memmove(m.sync.data(), m.sync.data() + n, (m.sync_frames - m.tick_frames) * m.channels * sizeof(float));
+    m.sync_frames -= m.tick_frames;
+    m.stats.current_delay_ms = m.state == playout_state::playing ? m.current_delay_ms(now_us + static_cast<std::int64_t>(m.config.tick_us)) : 0.0f;
+    return status::ok;
+}
+
+std::size_t jitter_buffer::tick_frames() const noexcept { return impl_->tick_frames; }
+const jitter_buffer_stats& jitter_buffer::stats() const noexcept { return impl_->stats; }
+const jitter_buffer_config& jitter_buffer::config() const noexcept { return impl_->config; }
+void jitter_buffer::reset() noexcept { impl_->reset_all(); }
+
+TUTTI_END_NAMESPACE
