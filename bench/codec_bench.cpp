@@ -37,9 +37,10 @@
 
 #include "tutti/codecs/g711.hpp"
 #include "tutti/codecs/g722.hpp"
+#include "tutti/codecs/l16.hpp"
+#include "tutti/resampler.hpp"
 #include "tutti/codecs/opus.hpp"
 #include "tutti/kernels.hpp"
-#include "tutti/resampler.hpp"
 #include "tutti/wav.hpp"
 
 #ifndef TUTTI_SPEECH_DIR
@@ -345,6 +346,65 @@ void g722_decode(benchmark::State& state) {
     per_frame(state);
 }
 
+// The per-sample formula PBXes use when they have no table: clamp, bias,
+// find the segment by shifting, pack sign/segment/mantissa (G.711 µ-law).
+// The baseline the table/kernel path is compared with.
+std::uint8_t mulaw_formula(float x) {
+    int s = static_cast<int>(x * 32768.0f);
+    s = s > 32635 ? 32635 : (s < -32635 ? -32635 : s);
+    const int sign = s < 0 ? 0x80 : 0;
+    if (s < 0) s = -s;
+    s += 0x84;
+    int segment = 7;
+    for (int mask = 0x4000; (s & mask) == 0 && segment > 0; mask >>= 1) --segment;
+    const int mantissa = (s >> (segment + 3)) & 0x0F;
+    return static_cast<std::uint8_t>(~(sign | (segment << 4) | mantissa));
+}
+
+void g711_encode_formula(benchmark::State& state) {
+    const auto& in = speech_at(8000);
+    packet buf(160);
+    std::size_t f = 0;
+    for (auto _ : state) {
+        for (std::size_t i = 0; i < 160; ++i) buf[i] = mulaw_formula(in[f * 160 + i]);
+        benchmark::DoNotOptimize(buf.data());
+        if (++f == in.size() / 160) f = 0;
+    }
+    per_frame(state);
+}
+
+void l16_roundtrip(benchmark::State& state, bool encode) {
+    const tutti::audio_format format{16000, 1, 20000};
+    const auto enc = tutti::make_l16_encoder(format);
+    const auto dec = tutti::make_l16_decoder(format);
+    const auto& in = speech_at(16000);
+    packet buf(640);
+    std::vector<float> pcm(320);
+    (void)enc->encode({in.data(), 320, 1}, buf);
+    std::size_t f = 0;
+    for (auto _ : state) {
+        if (encode) benchmark::DoNotOptimize(enc->encode({in.data() + f * 320, 320, 1}, buf));
+        else benchmark::DoNotOptimize(dec->decode(buf, {pcm.data(), 320, 1}));
+        if (++f == in.size() / 320) f = 0;
+    }
+    per_frame(state);
+}
+
+// SpeexDSP resampling of one 20 ms mono frame at a given quality.
+void resample(benchmark::State& state, std::uint32_t from, std::uint32_t to, int quality) {
+    std::unique_ptr<tutti::resampler> rs;
+    (void)tutti::resampler::create(from, to, 1, rs, quality);
+    const auto& in = speech_at(from);
+    const std::size_t n = from / 50;
+    std::vector<float> out(to / 50 + 16);
+    std::size_t f = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(rs->process({in.data() + f * n, n, 1}, {out.data(), out.size(), 1}));
+        if (++f == in.size() / n) f = 0;
+    }
+    per_frame(state);
+}
+
 void register_all() {
     struct enc_case {
         std::uint32_t rate;
@@ -372,6 +432,15 @@ void register_all() {
     benchmark::RegisterBenchmark("opus_wrapper_parse/tutti/rate:48000", opus_parse, 48000u);
     benchmark::RegisterBenchmark("opus_wrapper_clip/tutti/rate:48000", opus_clip, 48000u);
     benchmark::RegisterBenchmark("g711_encode/tutti/rate:8000", g711_encode);
+    benchmark::RegisterBenchmark("g711_encode/formula/rate:8000", g711_encode_formula);
+    benchmark::RegisterBenchmark("l16_encode/tutti/rate:16000", l16_roundtrip, true);
+    benchmark::RegisterBenchmark("l16_decode/tutti/rate:16000", l16_roundtrip, false);
+    for (int q : {0, 3, 4, 5, 7, 10}) {
+        const std::string qs = "/q:" + std::to_string(q);
+        benchmark::RegisterBenchmark(("resample/48000to16000" + qs).c_str(), resample, 48000u, 16000u, q);
+        benchmark::RegisterBenchmark(("resample/16000to48000" + qs).c_str(), resample, 16000u, 48000u, q);
+        benchmark::RegisterBenchmark(("resample/8000to48000" + qs).c_str(), resample, 8000u, 48000u, q);
+    }
     benchmark::RegisterBenchmark("g711_decode/tutti/rate:8000", g711_decode);
     benchmark::RegisterBenchmark("g722_encode/tutti/rate:16000", g722_encode);
     benchmark::RegisterBenchmark("g722_decode/tutti/rate:16000", g722_decode);

@@ -4,7 +4,9 @@
 // the split by stage (room_config::profile_stages), and the ratio to the cost
 // of N raw libopus encodes measured in the same run: per-participant encoding
 // is what Janus/FreeSWITCH-style mixers pay, and what tutti's cost is to be
-// compared with.
+// compared with. room/tick_prompt_tap adds what a recorded conference with
+// announcements costs: a room prompt (16 kHz, resampled in the tick), a
+// private prompt to one participant, and the mix tap pulled every tick.
 #include <benchmark/benchmark.h>
 #include <opus/opus.h>
 
@@ -60,6 +62,7 @@ struct client {
 
 void bm_room(benchmark::State& state) {
     const auto n = static_cast<std::size_t>(state.range(0));
+    const bool extras = state.range(1) != 0;  // prompts + tap
     const codec_registry codecs = codec_registry::with_builtin_codecs();
     std::unique_ptr<room> r;
     room_config rc;
@@ -98,6 +101,9 @@ void bm_room(benchmark::State& state) {
         out.seed = i;
         (void)c.packetizer.init(out);
     }
+    std::vector<float> prompt16k(voice.size() / 3), tap(1920);
+    for (std::size_t i = 0; i < prompt16k.size(); ++i) prompt16k[i] = 0.3f * voice[i * 3];
+    if (extras) (void)r->enable_tap(true);
     std::vector<std::uint8_t> packet(1500);
     std::vector<double> tick_us;
     std::int64_t now = 0;
@@ -108,6 +114,13 @@ void bm_room(benchmark::State& state) {
             const auto len = c.packetizer.packetize(p, c.format.clock_rate_hz / 50, false, packet);
             (void)r->push_rtp(c.id, {packet.data(), static_cast<std::size_t>(len)}, now);
         }
+        if (extras && r->stats().prompts_playing < 2) {  // keep both prompts going (control side, not timed)
+            state.PauseTiming();
+            prompt_id id = 0;
+            if (r->stats().prompts_playing == 0) (void)r->play_prompt(whole_room, std::span<const float>(prompt16k), 16000, id);
+            (void)r->play_prompt(clients[0].id, std::span<const float>(prompt16k), 16000, id);
+            state.ResumeTiming();
+        }
         now += 20000;
         const auto t0 = std::chrono::steady_clock::now();
         (void)r->tick(now);
@@ -117,6 +130,7 @@ void bm_room(benchmark::State& state) {
         for (auto& c : clients)
             while (r->pull_rtp(c.id, packet) > 0) {
             }
+        if (extras) (void)r->pull_tap(tap);
         room_event events[64];
         while (r->poll_events(events) > 0) {
         }
@@ -131,7 +145,7 @@ void bm_room(benchmark::State& state) {
     for (std::size_t s = 0; s < static_cast<std::size_t>(tick_stage::count); ++s)
         state.counters[std::string("stage_") + names[s] + "_us"] =
             static_cast<double>(st.stage_ns[s]) / 1000.0 / static_cast<double>(std::max<std::uint64_t>(1, st.ticks));
-    state.SetLabel(std::to_string(n) + " participants, 3 talking, codecs opus/G722/PCMU");
+    state.SetLabel(std::to_string(n) + " participants, 3 talking, codecs opus/G722/PCMU" + (extras ? ", 2 prompts + tap" : ""));
 }
 
 // Baseline: one raw libopus encode of a 20 ms 48 kHz speech frame (what a
@@ -153,6 +167,7 @@ void bm_raw_opus_encode(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(bm_raw_opus_encode)->Name("baseline/raw_opus_encode_48k_20ms");
-BENCHMARK(bm_room)->Name("room/tick")->Arg(3)->Arg(10)->Arg(50)->UseManualTime()->Iterations(500);
+BENCHMARK(bm_room)->Name("room/tick")->Args({3, 0})->Args({10, 0})->Args({50, 0})->UseManualTime()->Iterations(500);
+BENCHMARK(bm_room)->Name("room/tick_prompt_tap")->Args({10, 1})->UseManualTime()->Iterations(500);
 
 BENCHMARK_MAIN();

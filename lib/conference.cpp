@@ -9,6 +9,7 @@
 #include <cstring>
 #include <mutex>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "tutti/codec.hpp"
@@ -30,6 +31,7 @@ constexpr std::size_t mixing_rate_count = sizeof(mixing_rates) / sizeof(mixing_r
 constexpr std::uint32_t max_mixing_rate = 48000;
 constexpr std::size_t max_datagram = 1500;
 constexpr std::size_t ring_bytes = 32 * 1024;  // ~20 packets of 1500 bytes or ~300 ms of small ones
+constexpr std::size_t tap_ring_bytes = 256 * 1024;  // ~1.3 s of float mix at 48 kHz
 
 std::uint32_t rate_index(std::uint32_t rate) {
     for (std::size_t i = 0; i < mixing_rate_count; ++i)
@@ -44,16 +46,38 @@ constexpr float level_release = 0.15f;
 }  // namespace
 
 struct participant;
+struct prompt;
 
 namespace {
-enum class command_kind : std::uint8_t { add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate };
+enum class command_kind : std::uint8_t {
+    add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate, play, stop_prompt, tap
+};
 struct command {
     command_kind kind = command_kind::add;
     participant* target = nullptr;
-    participant_id other = 0;
+    participant_id other = 0;   // hears/not_hears: the talker; stop_prompt: the prompt id
     float value = 0.0f;
+    prompt* new_prompt = nullptr;  // play: handed to the tick, which retires it when done
 };
 }  // namespace
+
+// An injected PCM prompt. Built on a control thread, played by the tick,
+// handed back through `retired_prompts` for freeing.
+struct prompt {
+    prompt_id id = 0;
+    participant_id target_id = whole_room;
+    participant* target = nullptr;  // nullptr: the whole room
+    float gain = 1.0f;
+    aligned_buffer<float> source;   // mono at the prompt's rate, then zeros that flush the resampler
+    std::size_t pos = 0;            // next source frame
+    std::size_t chunk = 0;          // source frames per resampler call (one tick at the prompt's rate)
+    std::unique_ptr<resampler> to[mixing_rate_count];  // per mixing rate the room may use (index as mixing_rates)
+    resampler* current = nullptr;
+    std::uint32_t current_rate = 0;
+    aligned_buffer<float> fifo;     // converted frames waiting, at the mixing rate
+    std::size_t fifo_frames = 0;
+    bool stop = false;              // stop_prompt reached the tick: fade out this tick
+};
 
 // A resampler pair for one mixing rate.
 struct rate_path {
@@ -105,6 +129,8 @@ struct participant {
     aligned_buffer<std::uint8_t> payload;
     aligned_buffer<participant_id> not_heard;
     std::size_t not_heard_count = 0;
+    aligned_buffer<float> private_prompts;  // this tick's prompts to this participant alone, at the mixing rate
+    bool has_private = false;
 
     limiter lim;
 
@@ -125,6 +151,8 @@ struct participant {
     float ramp = 0.0f;                // contribution gain now (0..1)
     std::int64_t challenge_ms = 0;    // time spent beating the weakest mixed talker
     bool contributing = false;        // contribution buffer valid this tick
+    float client_level = -127.0f;     // RFC 6464 level of the latest audio packet, dBov
+    std::int64_t client_level_until_us = -1;  // ... counted until then (-1: never received)
     bool encoding_paused = false;
 
     participant_stats stats;
@@ -143,11 +171,16 @@ struct room::impl {
     std::vector<std::size_t> free_slots;
     std::uint32_t next_serial = 1;
     std::uint32_t control_rate = 0;               // mixing rate the control side last asked for
+    std::vector<prompt*> control_prompts;         // owned prompts not yet freed (reserved to max_prompts)
+    prompt_id next_prompt = 1;
+    std::unique_ptr<detail::spsc_ring> tap_owner; // allocated by the first enable_tap
 
     // Shared between threads.
     std::unique_ptr<std::atomic<participant*>[]> slots;  // id lookup for push/pull
     detail::mpmc_queue<command> commands;
     detail::mpmc_queue<participant*> retired;
+    detail::mpmc_queue<prompt*> retired_prompts;
+    std::atomic<detail::spsc_ring*> tap_ring{nullptr};  // published before the first tap command
 
     // Tick side.
     std::vector<participant*> active;     // reserved to max_participants at creation
@@ -155,6 +188,9 @@ struct room::impl {
     std::vector<const float*> sources;
     aligned_buffer<float> total;
     aligned_buffer<float> common;         // total through the shared limiter
+    std::vector<prompt*> prompts;         // playing; reserved to max_prompts
+    aligned_buffer<float> prompt_scratch; // one tick of one prompt
+    bool tap_on = false;
     limiter common_limiter;
     aligned_buffer<room_event> events;
     std::size_t event_head = 0, event_count = 0;
@@ -178,6 +214,7 @@ struct room::impl {
         : config(c),
           commands(4 * c.max_participants + 64),
           retired(c.max_participants + 16),
+          retired_prompts(c.max_prompts + 16),
           events(c.event_capacity) {}
 
     // --- helpers shared by both sides -----------------------------------------
@@ -193,6 +230,11 @@ struct room::impl {
             free_slots.push_back(p->slot);
             control_slots[p->slot] = nullptr;
             delete p;
+        }
+        prompt* q;
+        while (retired_prompts.pop(q)) {
+            control_prompts.erase(std::find(control_prompts.begin(), control_prompts.end(), q));
+            delete q;
         }
     }
 
@@ -245,6 +287,16 @@ struct room::impl {
     }
 
     void apply(const command& c) {
+        switch (c.kind) {  // the kinds without a participant
+            case command_kind::set_rate: select_rate(static_cast<std::uint32_t>(c.value)); return;
+            case command_kind::play: prompts.push_back(c.new_prompt); return;  // the control side keeps the count <= max_prompts
+            case command_kind::stop_prompt:
+                for (prompt* q : prompts)
+                    if (q->id == c.other) q->stop = true;
+                return;
+            case command_kind::tap: tap_on = c.value != 0.0f; return;
+            default: break;
+        }
         participant& p = *c.target;
         switch (c.kind) {
             case command_kind::add:
@@ -272,7 +324,7 @@ struct room::impl {
                     p.not_heard[p.not_heard_count++] = c.other;
                 break;
             }
-            case command_kind::set_rate: select_rate(static_cast<std::uint32_t>(c.value)); break;
+            default: break;
         }
     }
 
@@ -301,6 +353,15 @@ struct room::impl {
             if (pt != p.receive_pt && (p.comfort_noise_pt < 0 || pt != p.comfort_noise_pt)) {
                 ++p.stats.packets_rejected;
                 continue;
+            }
+            if (p.audio_level_id != 0) {
+                if (const auto level = find_audio_level(view, p.audio_level_id)) {
+                    ++p.stats.packets_with_level;
+                    p.client_level = -static_cast<float>(level->level);
+                    p.stats.client_level_dbov = p.client_level;
+                    p.stats.client_voice = level->voice;
+                    p.client_level_until_us = arrival + std::int64_t{config.client_level_hold_ms} * 1000;
+                }
             }
             if (p.have_ssrc && view.ssrc() != p.remote_ssrc) p.dtmf.reset();
             p.have_ssrc = true;
@@ -363,7 +424,14 @@ struct room::impl {
         // Level and talk detection.
         const level_dbov l = measure_level({p.input.data(), frames});
         p.stats.input_level_dbov = l.rms;
-        p.level = l.rms > p.level ? l.rms : p.level + level_release * (l.rms - p.level);
+        float detect = l.rms;
+        if (p.client_level_until_us >= now_us) {  // the client's own measure caps ours (see join_rtp)
+            float client = p.client_level;
+            if (p.input_gain != 1.0f) client += p.input_gain > 0.0f ? 20.0f * std::log10(p.input_gain) : -127.0f;
+            detect = std::min(detect, std::max(client, -127.0f));
+        }
+        p.level = detect > p.level ? detect : p.level + level_release * (detect - p.level);
+        p.stats.detection_level_dbov = p.level;
         if (!p.talking && p.level > config.talk_start_dbov && !p.muted) {
             p.talking = true;
             p.quiet_ms = 0;
@@ -382,23 +450,28 @@ struct room::impl {
 
     bool eligible(const participant& p) const { return p.talking && !p.muted && !p.leaving; }
 
-    // Loudest-N with hysteresis: a talker enters when there is room, or when it
-    // has beaten the weakest mixed talker by switch_margin_db for switch_hold_ms.
+    // Loudest-N with hysteresis: free seats go to the loudest eligible talkers;
+    // a talker takes a seat from the weakest mixed one only when it has beaten
+    // it by switch_margin_db for switch_hold_ms.
     void select_talkers() {
         std::size_t count = 0;
         for (participant* p : active) {
             if (p->selected && !eligible(*p)) p->selected = false;
             if (p->selected) ++count;
         }
+        while (count < config.loudest_n) {  // O(N) per free seat, at most loudest_n seats
+            participant* best = nullptr;
+            for (participant* p : active)
+                if (!p->selected && eligible(*p) && (!best || p->level > best->level)) best = p;
+            if (!best) break;
+            best->selected = true;
+            best->challenge_ms = 0;
+            ++best->stats.times_selected;
+            ++count;
+        }
         for (participant* p : active) {
             if (p->selected || !eligible(*p)) {
                 p->challenge_ms = 0;
-                continue;
-            }
-            if (count < config.loudest_n) {
-                p->selected = true;
-                ++p->stats.times_selected;
-                ++count;
                 continue;
             }
             participant* weakest = nullptr;
@@ -438,8 +511,79 @@ struct room::impl {
         }
         mix_sum(total.data(), sources.data(), sources.size(), frames);
         stats.talkers_mixed = static_cast<std::uint32_t>(contributors.size());
+    }
+
+    // One tick of prompt q at the mixing rate into prompt_scratch. Returns false
+    // when it has nothing left.
+    bool render(prompt& q) {
+        if (q.current_rate != mixing_rate) {  // first tick, or the automatic rate moved: at most a tick is lost
+            q.current = q.to[rate_index(mixing_rate)].get();
+            q.current_rate = mixing_rate;
+            q.fifo_frames = 0;
+            if (q.current) q.current->reset();
+        }
+        if (!q.current) return false;  // cannot happen: a resampler exists for every rate the room may use
+        while (q.fifo_frames < frames && q.pos < q.source.size()) {
+            const std::size_t n = std::min(q.chunk, q.source.size() - q.pos);
+            const std::ptrdiff_t got = q.current->process(interleaved_view<const float>(q.source.data() + q.pos, n, 1),
+                                                          interleaved_view<float>(q.fifo.data() + q.fifo_frames, q.fifo.size() - q.fifo_frames, 1));
+            q.pos += n;
+            if (got > 0) q.fifo_frames += static_cast<std::size_t>(got);
+        }
+        const std::size_t m = std::min(frames, q.fifo_frames);
+        std::memcpy(prompt_scratch.data(), q.fifo.data(), m * sizeof(float));
+        std::fill(prompt_scratch.data() + m, prompt_scratch.data() + frames, 0.0f);
+        q.fifo_frames -= m;
+        std::memmove(q.fifo.data(), q.fifo.data() + m, q.fifo_frames * sizeof(float));
+        return m > 0 || q.pos < q.source.size();
+    }
+
+    void finish_prompt(std::size_t i, bool stopped) {
+        prompt* q = prompts[i];
+        room_event e{room_event_kind::prompt_done, q->target_id};
+        e.prompt = q->id;
+        e.stopped = stopped;
+        emit(e);
+        prompts[i] = prompts.back();
+        prompts.pop_back();
+        (void)retired_prompts.push(q);  // capacity covers max_prompts
+    }
+
+    // Room prompts into the total (after mix-minus in effect: they are not
+    // anyone's contribution, so nobody's mix-minus removes them), private ones
+    // into their target's buffer; then the shared limiter.
+    void mix_prompts() {
+        for (participant* p : active) p->has_private = false;
+        for (std::size_t i = 0; i < prompts.size();) {
+            prompt& q = *prompts[i];
+            if (q.target && q.target->leaving) {
+                finish_prompt(i, true);
+                continue;
+            }
+            const bool more = render(q);
+            const float to = q.stop ? 0.0f : q.gain;
+            gain_ramp(prompt_scratch.data(), prompt_scratch.data(), q.gain, to, frames);
+            if (!q.target) {
+                accumulate(total.data(), prompt_scratch.data(), frames);
+            } else if (q.target->has_private) {
+                accumulate(q.target->private_prompts.data(), prompt_scratch.data(), frames);
+            } else {
+                std::memcpy(q.target->private_prompts.data(), prompt_scratch.data(), frames * sizeof(float));
+                q.target->has_private = true;
+            }
+            if (q.stop || !more) finish_prompt(i, q.stop);
+            else ++i;
+        }
+        stats.prompts_playing = static_cast<std::uint32_t>(prompts.size());
         std::memcpy(common.data(), total.data(), frames * sizeof(float));
         common_limiter.process({common.data(), frames});
+        if (tap_on) {
+            detail::spsc_ring* tap = tap_ring.load(std::memory_order_relaxed);  // set before the command that turned it on
+            if (tap && tap->push({reinterpret_cast<const std::uint8_t*>(common.data()), frames * sizeof(float)}, mixing_rate))
+                stats.tap_frames += frames;
+            else
+                ++stats.tap_dropped;
+        }
     }
 
     const participant* contributor(participant_id id) const {
@@ -450,16 +594,25 @@ struct room::impl {
 
     // What p hears, limited, at the mixing rate. Returns the buffer to use.
     const float* hear(participant& p) {
+        if (p.deaf) {  // only its own prompts reach it (music on hold)
+            float* m = p.mix.data();
+            std::memcpy(m, p.private_prompts.data(), frames * sizeof(float));
+            gain_ramp(m, m, p.output_gain_now, p.output_gain, frames);
+            p.output_gain_now = p.output_gain;
+            p.lim.process({m, frames});
+            return m;
+        }
         bool own = p.contributing;
         bool relations = false;
         for (std::size_t i = 0; i < p.not_heard_count && !relations; ++i) relations = contributor(p.not_heard[i]) != nullptr;
         const bool plain_gain = p.output_gain == 1.0f && p.output_gain_now == 1.0f;
-        if (!own && !relations && plain_gain) return common.data();  // the shared mix most listeners hear
+        if (!own && !relations && plain_gain && !p.has_private) return common.data();  // the shared mix most listeners hear
         float* m = p.mix.data();
         if (own) mix_minus(m, total.data(), p.contribution.data(), 1.0f, frames);
         else std::memcpy(m, total.data(), frames * sizeof(float));
         for (std::size_t i = 0; i < p.not_heard_count; ++i)
             if (const participant* c = contributor(p.not_heard[i])) mix_minus(m, m, c->contribution.data(), 1.0f, frames);
+        if (p.has_private) accumulate(m, p.private_prompts.data(), frames);
         gain_ramp(m, m, p.output_gain_now, p.output_gain, frames);
         p.output_gain_now = p.output_gain;
         p.lim.process({m, frames});
@@ -550,10 +703,11 @@ struct room::impl {
         stage_begin();
         select_talkers();
         mix_room();
+        mix_prompts();
         stage_end(tick_stage::mix);
         for (participant* p : active) {
             if (p->leaving) continue;
-            if (p->deaf) skip_output(*p);
+            if (p->deaf && !p->has_private) skip_output(*p);
             else produce_output(*p, hear(*p));
         }
         // Leaving participants go once they are ramped out of the mix.
@@ -580,6 +734,7 @@ room::~room() {
     if (!impl_) return;
     impl_->collect_retired();
     for (participant* p : impl_->control_slots) delete p;  // every participant not yet retired has its slot
+    for (prompt* q : impl_->control_prompts) delete q;      // and every prompt not yet freed is listed
 }
 
 status room::create(const room_config& config, std::unique_ptr<room>& out, std::string* error) noexcept {
@@ -594,6 +749,7 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
     if (config.max_participants < 1 || config.max_participants > 100000) return fail("max_participants must be 1..100000");
     if (config.loudest_n < 1 || config.loudest_n > 16) return fail("loudest_n must be 1..16");
     if (config.event_capacity < 16) return fail("event_capacity must be at least 16");
+    if (config.max_prompts < 1 || config.max_prompts > 1024) return fail("max_prompts must be 1..1024");
     try {
         auto p = std::make_unique<impl>(config);
         p->slots = std::make_unique<std::atomic<participant*>[]>(config.max_participants);
@@ -603,9 +759,12 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
         p->active.reserve(config.max_participants);
         p->contributors.reserve(config.max_participants);
         p->sources.reserve(config.max_participants);
+        p->prompts.reserve(config.max_prompts);
+        p->control_prompts.reserve(config.max_prompts);
         p->max_frames = static_cast<std::size_t>(std::int64_t{max_mixing_rate} * config.tick_us / 1000000);
         p->total = aligned_buffer<float>(p->max_frames);
         p->common = aligned_buffer<float>(p->max_frames);
+        p->prompt_scratch = aligned_buffer<float>(p->max_frames);
         p->tick_ms = config.tick_us / 1000;
         const std::uint32_t rate = config.mixing_rate_hz ? config.mixing_rate_hz : 8000;
         p->control_rate = rate;
@@ -650,6 +809,7 @@ status build_common(room::impl& r, participant& p, std::string* error) {
     p.packet = aligned_buffer<std::uint8_t>(max_datagram);
     p.payload = aligned_buffer<std::uint8_t>(max_datagram);
     p.not_heard = aligned_buffer<participant_id>(r.config.max_relations);
+    p.private_prompts = aligned_buffer<float>(r.max_frames);
     return status::ok;
 }
 
@@ -806,6 +966,97 @@ status room::set_deaf(participant_id id, bool deaf) { return control(*impl_, id,
 status room::set_hears(participant_id listener, participant_id talker, bool hears) {
     if (listener == talker || talker == 0) return status::invalid_argument;
     return control(*impl_, listener, {hears ? command_kind::hears : command_kind::not_hears, nullptr, talker, 0.0f});
+}
+
+namespace {
+
+// Builds a prompt from float or int16 samples and hands it to the tick.
+template <class Sample>
+status play(room::impl& r, participant_id target, std::span<const Sample> samples, std::uint32_t rate, prompt_id& out, float gain) {
+    if (samples.empty() || rate < 8000 || rate > 48000 || !(gain >= 0.0f && gain <= 100.0f)) return status::invalid_argument;
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    if (r.control_prompts.size() >= r.config.max_prompts) return status::out_of_memory;
+    participant* t = nullptr;
+    if (target != whole_room) {
+        t = r.lookup(target);
+        if (!t || t->leave_requested) return status::not_found;
+    }
+    try {
+        auto q = std::make_unique<prompt>();
+        q->target_id = target;
+        q->target = t;
+        q->gain = gain;
+        q->chunk = static_cast<std::size_t>((std::uint64_t{rate} * r.config.tick_us + 999999) / 1000000);
+        std::size_t latency = 0;
+        for (std::size_t i = 0; i < mixing_rate_count; ++i) {
+            if (r.config.mixing_rate_hz != 0 && mixing_rates[i] != r.config.mixing_rate_hz) continue;
+            if (resampler::create(rate, mixing_rates[i], 1, q->to[i]) != status::ok) return status::invalid_argument;
+            latency = std::max(latency, q->to[i]->input_latency());
+        }
+        // The zeros after the samples push the resampler's last outputs out.
+        q->source = aligned_buffer<float>(samples.size() + latency + q->chunk);
+        if constexpr (std::is_same_v<Sample, float>) std::copy(samples.begin(), samples.end(), q->source.data());
+        else s16_to_float(samples.data(), q->source.data(), samples.size());
+        q->fifo = aligned_buffer<float>(2 * r.max_frames + 64);
+        q->id = r.next_prompt++;
+        // control_prompts has max_prompts reserved: this push_back cannot throw after the command is queued.
+        if (!r.commands.push({command_kind::play, nullptr, 0, 0.0f, q.get()})) {
+            r.commands_dropped.fetch_add(1, std::memory_order_relaxed);
+            return status::out_of_memory;
+        }
+        out = q->id;
+        r.control_prompts.push_back(q.release());
+        return status::ok;
+    } catch (const std::bad_alloc&) {
+        return status::out_of_memory;
+    }
+}
+
+}  // namespace
+
+status room::play_prompt(participant_id target, std::span<const float> samples, std::uint32_t rate_hz, prompt_id& out, float gain) {
+    return play(*impl_, target, samples, rate_hz, out, gain);
+}
+status room::play_prompt(participant_id target, std::span<const std::int16_t> samples, std::uint32_t rate_hz, prompt_id& out,
+                         float gain) {
+    return play(*impl_, target, samples, rate_hz, out, gain);
+}
+
+status room::stop_prompt(prompt_id id) {
+    impl& r = *impl_;
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    // By id, not pointer: the tick may retire the prompt (and a control call free it) before the command lands.
+    if (id == 0 || std::none_of(r.control_prompts.begin(), r.control_prompts.end(), [&](const prompt* q) { return q->id == id; }))
+        return status::not_found;
+    return r.send({command_kind::stop_prompt, nullptr, id, 0.0f});
+}
+
+status room::enable_tap(bool enabled) {
+    impl& r = *impl_;
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    if (enabled && !r.tap_owner) {
+        try {
+            r.tap_owner = std::make_unique<detail::spsc_ring>(tap_ring_bytes);
+        } catch (const std::bad_alloc&) {
+            return status::out_of_memory;
+        }
+        r.tap_ring.store(r.tap_owner.get(), std::memory_order_release);
+    }
+    return r.send({command_kind::tap, nullptr, 0, enabled ? 1.0f : 0.0f});
+}
+
+std::ptrdiff_t room::pull_tap(std::span<float> out, std::uint32_t* rate_hz) noexcept {
+    detail::spsc_ring* tap = impl_->tap_ring.load(std::memory_order_acquire);
+    if (!tap) return 0;
+    std::int64_t rate = 0;
+    const std::ptrdiff_t n = tap->pop({reinterpret_cast<std::uint8_t*>(out.data()), out.size() * sizeof(float)}, rate);
+    if (n == -1) return 0;
+    if (n < 0) return as_count(status::buffer_too_small);
+    if (rate_hz) *rate_hz = static_cast<std::uint32_t>(rate);
+    return n / static_cast<std::ptrdiff_t>(sizeof(float));
 }
 
 status room::push_rtp(participant_id id, std::span<const std::uint8_t> datagram, std::int64_t arrival_us) noexcept {

@@ -753,7 +753,7 @@ std::vector<float> ffmpeg_decode(g711_law law, const temp_dir& dir, const std::f
 }
 
 TEST(G711Interop, FfmpegDecodesOurStreamExactlyAsWeDo) {
-    if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg not installed";
+    ASSERT_TRUE(have_ffmpeg()) << "ffmpeg not installed" << " (the tests need it: run .ci/install-deps)";
     const auto x = all_speech_8k();
     ASSERT_GT(x.size(), 8000u * 20);
     for (const auto law : {g711_law::mu_law, g711_law::a_law}) {
@@ -774,7 +774,7 @@ TEST(G711Interop, FfmpegDecodesOurStreamExactlyAsWeDo) {
 }
 
 TEST(G711Interop, WeDecodeFfmpegsStreamExactlyAsItDoes) {
-    if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg not installed";
+    ASSERT_TRUE(have_ffmpeg()) << "ffmpeg not installed" << " (the tests need it: run .ci/install-deps)";
     const auto x = all_speech_8k();
     ASSERT_GT(x.size(), 8000u * 20);
     for (const auto law : {g711_law::mu_law, g711_law::a_law}) {
@@ -810,7 +810,7 @@ TEST(G711Interop, WeDecodeFfmpegsStreamExactlyAsItDoes) {
 // there: whenever they differ, x lies between the two levels they chose and
 // those levels are neighbours (both are "a nearest level", picked differently).
 TEST(G711Interop, EncodersDifferOnlyByOneLevelAtDecisionValues) {
-    if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg not installed";
+    ASSERT_TRUE(have_ffmpeg()) << "ffmpeg not installed" << " (the tests need it: run .ci/install-deps)";
     temp_dir dir;
     std::vector<std::uint8_t> s16le;
     for (int x = -32768; x <= 32767; ++x) {

@@ -489,7 +489,7 @@ TEST(G722Speech, BrokenPathsFailTheThresholds) {
 // Interoperability with ffmpeg (an independent implementation)
 
 TEST(G722Ffmpeg, DecodesOurBytesIdentically) {
-    if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg with G.722 not installed";
+    ASSERT_TRUE(have_ffmpeg()) << "ffmpeg with G.722 not installed" << " (the tests need it: run .ci/install-deps)";
     const temp_dir dir;
     for (const auto& path : speech_files()) {
         const auto speech = load_s16(path);
@@ -503,7 +503,7 @@ TEST(G722Ffmpeg, DecodesOurBytesIdentically) {
 }
 
 TEST(G722Ffmpeg, EncodesSpeechToIdenticalBytes) {
-    if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg with G.722 not installed";
+    ASSERT_TRUE(have_ffmpeg()) << "ffmpeg with G.722 not installed" << " (the tests need it: run .ci/install-deps)";
     const temp_dir dir;
     for (const auto& path : speech_files()) {
         auto speech = load_s16(path);
@@ -525,7 +525,7 @@ TEST(G722Ffmpeg, EncodesSpeechToIdenticalBytes) {
 }
 
 TEST(G722Ffmpeg, OverloadSignalsAndRandomBytesInAllModes) {
-    if (!have_ffmpeg()) GTEST_SKIP() << "ffmpeg with G.722 not installed";
+    ASSERT_TRUE(have_ffmpeg()) << "ffmpeg with G.722 not installed" << " (the tests need it: run .ci/install-deps)";
     const temp_dir dir;
     // Encoder: every saturation and limit of the ADPCM gets exercised.
     const auto loud = overload_signals();

@@ -1476,7 +1476,7 @@ std::vector<std::uint8_t> read_bytes(const std::string& path) {
 // ffmpeg's own Opus decoder (libavcodec's "opus", not libopus) decodes what
 // our encoder produces, in an Ogg file our writer made, as well as libopus does.
 TEST(OpusInterop, FfmpegNativeDecoderDecodesOurStream) {
-    if (!have_ffmpeg_opus()) GTEST_SKIP() << "ffmpeg with the opus decoder and libopus encoder not installed";
+    ASSERT_TRUE(have_ffmpeg_opus()) << "ffmpeg with the opus decoder and libopus encoder not installed" << " (the tests need it: run .ci/install-deps)";
     for (const std::uint16_t ch : {std::uint16_t{1}, std::uint16_t{2}}) {
         const std::uint32_t rate = 48000;
         const auto ref = source(rate, ch);
@@ -1522,7 +1522,7 @@ TEST(OpusInterop, FfmpegNativeDecoderDecodesOurStream) {
 // ffmpeg encodes the speech with libopus (its Ogg muxer, its framing); our
 // decoder, fed the packets our Ogg reader finds, meets the same threshold.
 TEST(OpusInterop, WeDecodeFfmpegEncodedOggOpus) {
-    if (!have_ffmpeg_opus()) GTEST_SKIP() << "ffmpeg with the opus decoder and libopus encoder not installed";
+    ASSERT_TRUE(have_ffmpeg_opus()) << "ffmpeg with the opus decoder and libopus encoder not installed" << " (the tests need it: run .ci/install-deps)";
     temp_dir dir;
     const std::string wav = speech_path(librivox[2]);
     ASSERT_TRUE(run("ffmpeg -nostdin -hide_banner -v error -y -i " + wav +

@@ -707,7 +707,7 @@ class Speech : public ::testing::TestWithParam<std::uint32_t> {};
 TEST_P(Speech, AccelerateAndStretchChangeTheLengthBy10To25PercentAndKeepTheSpectrum) {
     const std::uint32_t rate = GetParam();
     const std::vector<float> in = speech(utterance, rate);
-    if (in.empty()) GTEST_SKIP() << "pocketsphinx-testdata not installed in " << TUTTI_SPEECH_DIR;
+    ASSERT_FALSE(in.empty()) << "pocketsphinx-testdata not installed in " << TUTTI_SPEECH_DIR << " (the tests need it: run .ci/install-deps)";
     reference ref(in, rate);
     for (splicer how : {splicer::accelerate, splicer::stretch}) {
         auto t = make(rate, 1);
@@ -748,7 +748,7 @@ TEST_P(Speech, AccelerateAndStretchChangeTheLengthBy10To25PercentAndKeepTheSpect
 TEST_P(Speech, BrokenSplicesFailTheQualityProxies) {
     const std::uint32_t rate = GetParam();
     const std::vector<float> in = speech(utterance, rate);
-    if (in.empty()) GTEST_SKIP() << "pocketsphinx-testdata not installed in " << TUTTI_SPEECH_DIR;
+    ASSERT_FALSE(in.empty()) << "pocketsphinx-testdata not installed in " << TUTTI_SPEECH_DIR << " (the tests need it: run .ci/install-deps)";
     reference ref(in, rate);
     for (splicer how : {splicer::cut_10ms, splicer::wrong_lag, splicer::cut_one_period}) {
         auto t = make(rate, 1);
@@ -804,7 +804,7 @@ TEST(TimeStretch, ApplicationRateOnAllSpeech) {
         EXPECT_LT(qa.mean_lsd, max_splice_lsd) << f;
         EXPECT_LT(qs.mean_lsd, max_splice_lsd) << f;
     }
-    if (files_read == 0) GTEST_SKIP() << "pocketsphinx-testdata not installed in " << TUTTI_SPEECH_DIR;
+    ASSERT_FALSE(files_read == 0) << "pocketsphinx-testdata not installed in " << TUTTI_SPEECH_DIR << " (the tests need it: run .ci/install-deps)";
 }
 
 }  // namespace

@@ -23,6 +23,11 @@
 // Mixing is mono at the room's mixing rate (fixed, or automatic: the highest
 // rate any participant needs, like Asterisk's softmix); stereo inputs are
 // averaged, stereo outputs carry the same mix on both channels.
+//
+// Prompts (announcements, music on hold) are PCM the host hands in once; the
+// tick mixes them in after mix-minus and before the limiter, for the whole room
+// or for one participant. The mix tap hands the host the room mix each tick
+// (recording). Both are described at play_prompt() and enable_tap().
 #pragma once
 
 #include <cstddef>
@@ -59,6 +64,10 @@ struct room_config {
     float limiter_ceiling = 0.95f;
     std::uint32_t event_capacity = 1024;    ///< events held until poll_events()
     std::uint32_t max_relations = 8;        ///< "does not hear" entries per listener
+    std::uint32_t max_prompts = 16;         ///< prompts playing or waiting to be freed at once (play_prompt refuses more)
+    /// Only with audio_level_extension_id: a client's RFC 6464 level counts for
+    /// this long after the packet that carried it arrived (see join_rtp).
+    std::uint32_t client_level_hold_ms = 100;
     bool profile_stages = false;            ///< time each stage of the tick (room_stats::stage_ns); costs ~20 ns per stage and participant
 };
 
@@ -85,12 +94,19 @@ struct pcm_participant_config {
     std::uint16_t channels = 1;
 };
 
+/// Identifies a prompt in one room; never 0, never reused by that room.
+using prompt_id = std::uint32_t;
+/// The play_prompt() target that means "everyone in the room".
+inline constexpr participant_id whole_room = 0;
+
 /// What poll_events() reports.
-enum class room_event_kind : std::uint8_t { joined, left, talk_start, talk_stop, dtmf_begin, dtmf_end };
+enum class room_event_kind : std::uint8_t { joined, left, talk_start, talk_stop, dtmf_begin, dtmf_end, prompt_done };
 
 struct room_event {
     room_event_kind kind = room_event_kind::joined;
-    participant_id participant = 0;
+    participant_id participant = 0;  ///< prompt_done: the prompt's target (whole_room = 0)
+    prompt_id prompt = 0;            ///< prompt_done: which prompt
+    bool stopped = false;            ///< prompt_done: cut short (stop_prompt, or its target left), not played to the end
     char key = '\0';              ///< DTMF key ('0'-'9', '*', '#', 'A'-'D')
     std::uint32_t duration_ms = 0;  ///< DTMF end: how long the key was held
     float level_dbov = -127.0f;   ///< talk start: the level that started it
@@ -112,7 +128,11 @@ struct participant_stats {
     std::uint64_t packets_out = 0;       ///< packets/frames produced for pull_*
     std::uint64_t packets_out_overflow = 0;  ///< produced but dropped: the host did not pull
     std::uint64_t frames_encoded = 0;
-    std::uint64_t dtmf_events = 0;
+    std::uint64_t dtmf_events = 0;       ///< DTMF keys begun (RFC 4733)
+    std::uint64_t packets_with_level = 0;    ///< RTP audio packets that carried an RFC 6464 audio level
+    float client_level_dbov = -127.0f;   ///< the level of the latest such packet (-127 when none yet)
+    bool client_voice = false;           ///< ... and its V flag (recorded, not used: see join_rtp)
+    float detection_level_dbov = -127.0f;  ///< the smoothed level talk detection and loudest-N ranking use
 };
 
 /// Counters of the room. Read them between ticks on the tick thread.
@@ -126,6 +146,9 @@ struct room_stats {
     double tick_last_us = 0;
     std::uint64_t events_dropped = 0;    ///< event queue full
     std::uint64_t commands_dropped = 0;  ///< control queue full (the control call returned an error)
+    std::uint32_t prompts_playing = 0;   ///< last tick
+    std::uint64_t tap_frames = 0;        ///< frames handed to the tap ring
+    std::uint64_t tap_dropped = 0;       ///< tap ticks dropped: the host did not pull
     /// Nanoseconds spent per tick_stage since creation (only with room_config::profile_stages).
     std::uint64_t stage_ns[static_cast<std::size_t>(tick_stage::count)] = {};
 };
@@ -145,6 +168,17 @@ public:
 
     /// Adds an RTP participant: builds its decoder, jitter buffer, encoder,
     /// resamplers and packetizer (allocates). It is mixed from the next tick.
+    ///
+    /// With audio_level_extension_id set, the RFC 6464 level of the most recent
+    /// audio packet (for room_config::client_level_hold_ms after it arrived,
+    /// plus the input gain) caps the decoded level: talk detection and the
+    /// loudest-N ranking use min(decoded, client). A client whose voice
+    /// processing (noise suppression, echo control) says "quiet" is thus
+    /// believed, and one that sends level 127 (silence) while its audio is loud
+    /// is treated as silent and not mixed; but a client cannot rank itself
+    /// above what it really sends by claiming a high level. The V flag is not
+    /// used (its meaning depends on the extmap "vad" attribute, which the SDP
+    /// layer does not pass on); it is reported in participant_stats.
     /// [control-thread]
     [[nodiscard]] status join_rtp(const rtp_participant_config& config, participant_id& out, std::string* error = nullptr);
     /// Adds a PCM participant. [control-thread]
@@ -164,6 +198,49 @@ public:
     /// Whether `listener` hears `talker` (default true). Costs nothing while no
     /// relation is set. [control-thread]
     status set_hears(participant_id listener, participant_id talker, bool hears);
+
+    /// Plays `samples` (mono PCM at `rate_hz`, 8000..48000; copied) to
+    /// `target`: whole_room (everyone hears it, talkers included) or one
+    /// participant (only it hears it; a deaf participant still hears its own
+    /// prompts, for music on hold). The prompt is added to what listeners hear
+    /// after mix-minus and before their output gain and limiter, scaled by
+    /// `gain` (linear). Prompts to the same target add up.
+    ///
+    /// Rates: the samples are kept at `rate_hz` (as float) and converted to the
+    /// mixing rate in the tick by resamplers built here, one for each rate the
+    /// room may mix at (one for a fixed rate, six for an automatic one). So a
+    /// prompt follows a later change of the automatic mixing rate (the change
+    /// loses at most one tick of it), and it costs 4 bytes a sample, not a copy
+    /// per rate. Allocates on the calling thread; the tick only mixes.
+    ///
+    /// When it ends (or is stopped, or its target leaves), prompt_done is
+    /// reported and its memory is freed by a later control call.
+    /// Returns ok (with its id in `out`), not_found (unknown target),
+    /// invalid_argument (empty, rate out of range, bad gain), out_of_memory
+    /// (room_config::max_prompts are playing or not yet freed, or the control
+    /// queue is full). [control-thread]
+    [[nodiscard]] status play_prompt(participant_id target, std::span<const float> samples, std::uint32_t rate_hz,
+                                     prompt_id& out, float gain = 1.0f);
+    /// The same for int16 samples (x / 32768). [control-thread]
+    [[nodiscard]] status play_prompt(participant_id target, std::span<const std::int16_t> samples, std::uint32_t rate_hz,
+                                     prompt_id& out, float gain = 1.0f);
+    /// Stops a prompt (faded out over one tick; prompt_done with stopped = true).
+    /// not_found when it has already finished or was never played. [control-thread]
+    status stop_prompt(prompt_id id);
+
+    /// Starts or stops the mix tap: from the next tick, each tick's room mix
+    /// (mono, float, at the mixing rate of that tick, room prompts included,
+    /// after the shared limiter: what a listener who is not talking hears) goes
+    /// into a ring of about 1 s at 48 kHz for pull_tap(). The first call
+    /// allocates the ring. [control-thread]
+    status enable_tap(bool enabled);
+    /// Takes the oldest tick of the tap: frames written (tick_frames() at that
+    /// tick's mixing rate, also stored in `rate_hz` when not null), 0 when none
+    /// is waiting, or a negative status: buffer_too_small (that tick is dropped;
+    /// `out` must hold a tick at 48 kHz to be safe with an automatic rate).
+    /// Ticks the host does not pull in time are dropped (room_stats::tap_dropped).
+    /// [one thread]
+    std::ptrdiff_t pull_tap(std::span<float> out, std::uint32_t* rate_hz = nullptr) noexcept;
 
     /// Hands in one received RTP (or RTCP, which is ignored) datagram with its
     /// arrival time on the host's monotonic clock (µs, same clock as tick()).

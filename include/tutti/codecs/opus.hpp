@@ -223,7 +223,9 @@ public:
     [[nodiscard]] status set_dtx(bool on) noexcept;
     /// Constant (true) or variable (false) bitrate, from the next frame.
     [[nodiscard]] status set_cbr(bool on) noexcept;
-    /// Widest audio bandwidth to code, from the next frame.
+    /// Widest audio bandwidth to code, from the next frame. Narrowing a SILK
+    /// stream takes effect gradually (libopus fades the band edge over a few
+    /// seconds); reset() after it applies it at once.
     [[nodiscard]] status set_max_bandwidth(opus_bandwidth bandwidth) noexcept;
 
     /// The settings in force (the creation config with every setter applied).
