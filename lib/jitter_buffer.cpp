@@ -19,7 +19,7 @@ TUTTI_BEGIN_NAMESPACE
 namespace {
 
 constexpr std::int64_t us_per_s = 1000000;
-constexpr float histogram_bucket_ms = 2.0f;
+constexpr float histogram_bucket_ms = 0.25f;  // fine: the needed delays lie on the tick grid, the target just above one
 constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the sliding minimum
 constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
 constexpr float silence_drop_dbov = -55.0f;        // a decoded frame this quiet may be dropped whole
@@ -89,6 +89,13 @@ struct jitter_buffer::impl {
     std::size_t sync_frames = 0;
     aligned_buffer<float> scratch;     // decode / stretch output
     std::unique_ptr<time_stretcher> stretcher;
+    // The last history_frames played (interleaved, oldest first): read-only
+    // context that lets the stretcher work when less than its 30 ms block is
+    // still unplayed (a starving buffer holds one packet). Splices never touch it.
+    aligned_buffer<float> history;
+    std::size_t history_frames = 0;    // capacity (15 ms)
+    std::size_t history_valid = 0;     // frames of it that hold played audio
+    aligned_buffer<float> work;        // history + unplayed audio, the stretcher's input
 
     impl(const jitter_buffer_config& c, decoder& d) : config(c), dec(d) {}
 
@@ -196,6 +203,7 @@ struct jitter_buffer::impl {
     void restart_playout() {
         state = playout_state::waiting;
         sync_frames = 0;
+        history_valid = 0;
         in_dtx = false;
         conceal_run = 0;
         concealing_unknown = false;
@@ -259,8 +267,9 @@ struct jitter_buffer::impl {
         in_dtx = false;
         auto frames = static_cast<std::size_t>(n);
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
-        // A whole frame of near silence can go when we are far too late.
-        if (delay_error_ms > 3.0f * hysteresis) {
+        // A whole frame of near silence can go when we are far too late, and
+        // not so far that the delay would fall below target.
+        if (delay_error_ms > 3.0f * hysteresis && ms_to_frames(delay_error_ms) >= frames) {
             const level_dbov level = measure_level({scratch.data(), frames * channels});
             if (level.rms < silence_drop_dbov) {
                 stats.silence_skipped_samples += frames;
@@ -281,33 +290,74 @@ struct jitter_buffer::impl {
         }
         // Asymmetric: below target costs late packets, above it only delay.
         if (stretcher && (delay_error_ms > hysteresis || delay_error_ms < -stretch_margin_ms))
-            stretch_tail(delay_error_ms > 0.0f);
+            stretch_tail(delay_error_ms);
         return true;
     }
 
-    // Accelerates (or stretches) the unplayed audio by whole pitch periods.
-    void stretch_tail(bool accelerate) {
+    std::size_t ms_to_frames(float ms) const {
+        return ms > 0.0f ? static_cast<std::size_t>(ms * static_cast<float>(format.sample_rate_hz) / 1000.0f) : 0;
+    }
+
+    // Accelerates (error_ms > 0: by at most error_ms, so that the delay does
+    // not fall below target) or stretches the unplayed audio by whole pitch
+    // periods. The stretcher's block is the last 30 ms of unplayed audio or,
+    // when less is unplayed, the unplayed audio preceded by the end of what was
+    // played; a splice that would change played audio is not taken.
+    void stretch_tail(float error_ms) {
+        const bool accelerate = error_ms > 0.0f;
         const std::size_t block = stretcher->min_input_frames();
-        if (sync_frames < block) return;
-        const std::size_t start = sync_frames - block;
-        interleaved_view<const float> in(sync.data() + start * channels, block, channels);
+        const std::size_t splice = block / 2;
+        std::size_t start = 0, prefix = 0;  // block = history tail [prefix] ++ sync[start ..)
+        if (sync_frames >= block) {
+            start = sync_frames - block;
+        } else {
+            prefix = block - sync_frames;
+            if (prefix > history_valid || prefix > splice) return;
+        }
+        const float* in_data = sync.data() + start * channels;
+        if (prefix > 0) {
+            std::memcpy(work.data(), history.data() + (history_frames - prefix) * channels, prefix * channels * sizeof(float));
+            std::memcpy(work.data() + prefix * channels, sync.data(), sync_frames * channels * sizeof(float));
+            in_data = work.data();
+        }
+        interleaved_view<const float> in(in_data, block, channels);
         if (accelerate) {
+            // Removing len frames changes [splice - len, ...): keep played audio intact.
+            // Up to one hysteresis below target: the stretch margin catches it.
+            const std::size_t limit = std::min(ms_to_frames(error_ms + static_cast<float>(config.hysteresis_ms)), splice - prefix);
             interleaved_view<float> out(scratch.data(), block, channels);
-            const time_stretch_result r = stretcher->accelerate(in, out, accelerate_mode::fast);
-            if (r.code != status::ok || !r.applied) return;
-            std::memcpy(sync.data() + start * channels, scratch.data(), r.frames_out * channels * sizeof(float));
-            sync_frames = start + r.frames_out;
+            time_stretch_result r = stretcher->accelerate(in, out, accelerate_mode::fast);
+            if (r.code == status::ok && r.applied && r.frames_changed > limit)
+                r = stretcher->accelerate(in, out, accelerate_mode::one_period);
+            if (r.code != status::ok || !r.applied || r.frames_changed > limit) return;
+            std::memcpy(sync.data() + start * channels, scratch.data() + prefix * channels,
+                        (r.frames_out - prefix) * channels * sizeof(float));
+            sync_frames = start + r.frames_out - prefix;
             stats.accelerate_samples += r.frames_changed;
         } else {
+            // Stretching leaves the first `splice` frames of the block as they were.
             const std::size_t room = block + stretcher->max_period_frames();
-            if (sync_room() + block < room) return;
+            if (sync_room() + block < room + prefix) return;
             interleaved_view<float> out(scratch.data(), room, channels);
             const time_stretch_result r = stretcher->stretch(in, out);
             if (r.code != status::ok || !r.applied) return;
-            std::memcpy(sync.data() + start * channels, scratch.data(), r.frames_out * channels * sizeof(float));
-            sync_frames = start + r.frames_out;
+            std::memcpy(sync.data() + start * channels, scratch.data() + prefix * channels,
+                        (r.frames_out - prefix) * channels * sizeof(float));
+            sync_frames = start + r.frames_out - prefix;
             stats.stretch_samples += r.frames_changed;
         }
+    }
+
+    // Remembers the end of what was just played (out: `frames` frames).
+    void remember_played(const float* out, std::size_t frames) {
+        if (history_frames == 0) return;
+        if (frames >= history_frames) {
+            std::memcpy(history.data(), out + (frames - history_frames) * channels, history_frames * channels * sizeof(float));
+        } else {
+            std::memmove(history.data(), history.data() + frames * channels, (history_frames - frames) * channels * sizeof(float));
+            std::memcpy(history.data() + (history_frames - frames) * channels, out, frames * channels * sizeof(float));
+        }
+        history_valid = std::min(history_frames, history_valid + frames);
     }
 
     // The next packet at or after next_seq that is held, or -1.
@@ -487,6 +537,9 @@ status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, s
         const std::size_t sync_frames = 2 * p->tick_frames + 2 * max_packet + format.sample_rate_hz * 30 / 1000;
         p->sync = aligned_buffer<float>(sync_frames * p->channels);
         p->scratch = aligned_buffer<float>(sync_frames * p->channels);
+        p->history_frames = format.sample_rate_hz * 15 / 1000;
+        p->history = aligned_buffer<float>(p->history_frames * p->channels);
+        p->work = aligned_buffer<float>(sync_frames * p->channels);
         time_stretch_config tsc;
         tsc.sample_rate_hz = format.sample_rate_hz;
         tsc.channels = format.channels;
@@ -594,6 +647,7 @@ status jitter_buffer::get(interleaved_view<float> out, std::int64_t now_us) noex
     m.fill(m.tick_frames, now_us);
     const std::size_t n = m.tick_frames * m.channels;
     std::memcpy(out.data(), m.sync.data(), n * sizeof(float));
+    m.remember_played(out.data(), m.tick_frames);
     std::memmove(m.sync.data(), m.sync.data() + n, (m.sync_frames - m.tick_frames) * m.channels * sizeof(float));
     m.sync_frames -= m.tick_frames;
     m.stats.current_delay_ms = m.state == playout_state::playing ? m.current_delay_ms(now_us + static_cast<std::int64_t>(m.config.tick_us)) : 0.0f;

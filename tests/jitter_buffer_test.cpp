@@ -580,12 +580,10 @@ void drift_test(const char* scenario) {
 }
 
 TEST(JitterBuffer, SenderDriftPlus1000PpmForTenMinutes) { drift_test("drift_fast"); }
-// Known defect (left visible, not deleted): a sender 1000 ppm slow on a pure
-// tone starves the buffer about 1.2 % of the time instead of < 0.5 %. Speech
-// stretching needs 30 ms decoded and a starving buffer holds one 20 ms packet,
-// so the buffer underruns and conceals instead of stretching. Re-enable once
-// the jitter buffer stretches from a single packet (see the issue notes).
-TEST(JitterBuffer, DISABLED_SenderDriftMinus1000PpmForTenMinutes) { drift_test("drift_slow"); }
+// A sender 1000 ppm slow starves the buffer unless it stretches speech while
+// holding a single 20 ms packet: the stretcher's 30 ms block is then the
+// unplayed audio preceded by the end of what was already played.
+TEST(JitterBuffer, SenderDriftMinus1000PpmForTenMinutes) { drift_test("drift_slow"); }
 
 TEST(JitterBuffer, InsertAndGetDoNotAllocate) {
     frame_decoder d;
