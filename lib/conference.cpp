@@ -683,11 +683,15 @@ struct room::impl {
                 ++p.stats.packets_out_overflow;
             return;
         }
+        // Silence into the encoder queue, so that audio queued before the
+        // participant went deaf is not sent late and none is left stale.
+        std::fill_n(p.fifo.data() + p.fifo_frames * p.out_channels, out_frames * p.out_channels, 0.0f);
         p.fifo_frames += out_frames;
         while (p.fifo_frames >= p.enc_frame) {
             p.packetizer.skip(p.enc_packet_ts);
             p.encoding_paused = true;
             p.fifo_frames -= p.enc_frame;
+            std::memmove(p.fifo.data(), p.fifo.data() + p.enc_frame * p.out_channels, p.fifo_frames * p.out_channels * sizeof(float));
         }
     }
 
