@@ -43,6 +43,24 @@ std::uint32_t rate_index(std::uint32_t rate) {
 // slow release so the loudest-N ranking does not flap between syllables.
 constexpr float level_release = 0.15f;
 
+// Exactly out_frames of `in` converted by `rs` (a plain copy when the rates are
+// equal); a resampler that returns a frame short leaves zeros, never garbage.
+void resample_exact(resampler* rs, const float* in, std::size_t in_frames, float* out, std::size_t out_frames) noexcept {
+    std::ptrdiff_t got = static_cast<std::ptrdiff_t>(out_frames);
+    if (rs && !rs->passthrough())
+        got = rs->process(interleaved_view<const float>(in, in_frames, 1), interleaved_view<float>(out, out_frames, 1));
+    else
+        std::memcpy(out, in, out_frames * sizeof(float));
+    if (got < static_cast<std::ptrdiff_t>(out_frames))
+        std::fill(out + std::max<std::ptrdiff_t>(got, 0), out + out_frames, 0.0f);
+}
+
+// The same mono sample on every channel of an interleaved frame.
+void upmix(const float* mono, std::size_t frames, std::size_t channels, float* out) noexcept {
+    for (std::size_t i = 0; i < frames; ++i)
+        for (std::size_t c = 0; c < channels; ++c) out[i * channels + c] = mono[i];
+}
+
 }  // namespace
 
 struct participant;
@@ -409,15 +427,7 @@ struct room::impl {
                 p.mono_in[i] = 0.5f * (p.decoded[2 * i] + p.decoded[2 * i + 1]);
             mono = p.mono_in.data();
         }
-        std::ptrdiff_t got = static_cast<std::ptrdiff_t>(in_frames);
-        if (p.path->in && !p.path->in->passthrough()) {
-            got = p.path->in->process(interleaved_view<const float>(mono, in_frames, 1),
-                                      interleaved_view<float>(p.input.data(), frames, 1));
-        } else {
-            std::memcpy(p.input.data(), mono, frames * sizeof(float));
-        }
-        if (got < static_cast<std::ptrdiff_t>(frames))
-            std::fill(p.input.data() + std::max<std::ptrdiff_t>(got, 0), p.input.data() + frames, 0.0f);
+        resample_exact(p.path->in.get(), mono, in_frames, p.input.data(), frames);
         stage_end(tick_stage::resample_in);
         gain_ramp(p.input.data(), p.input.data(), p.input_gain_now, p.input_gain, frames);
         p.input_gain_now = p.input_gain;
@@ -622,23 +632,13 @@ struct room::impl {
     void produce_output(participant& p, const float* heard) {
         stage_end(tick_stage::mix);
         const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
-        std::ptrdiff_t got = static_cast<std::ptrdiff_t>(out_frames);
-        if (p.path->out && !p.path->out->passthrough()) {
-            got = p.path->out->process(interleaved_view<const float>(heard, frames, 1),
-                                       interleaved_view<float>(p.out_mono.data(), out_frames, 1));
-        } else {
-            std::memcpy(p.out_mono.data(), heard, out_frames * sizeof(float));
-        }
-        if (got < static_cast<std::ptrdiff_t>(out_frames))
-            std::fill(p.out_mono.data() + std::max<std::ptrdiff_t>(got, 0), p.out_mono.data() + out_frames, 0.0f);
+        resample_exact(p.path->out.get(), heard, frames, p.out_mono.data(), out_frames);
         const level_dbov l = measure_level({p.out_mono.data(), out_frames});
         p.stats.output_level_dbov = l.rms;
         stage_end(tick_stage::resample_out);
         if (!p.rtp) {
-            float* dst = p.fifo.data();
-            for (std::size_t i = 0; i < out_frames; ++i)
-                for (std::size_t c = 0; c < p.out_channels; ++c) dst[i * p.out_channels + c] = p.out_mono[i];
-            float_to_s16(dst, p.pcm.data(), out_frames * p.out_channels);
+            upmix(p.out_mono.data(), out_frames, p.out_channels, p.fifo.data());
+            float_to_s16(p.fifo.data(), p.pcm.data(), out_frames * p.out_channels);
             if (p.out_ring->push({reinterpret_cast<const std::uint8_t*>(p.pcm.data()), out_frames * p.out_channels * sizeof(std::int16_t)}, 0))
                 ++p.stats.packets_out;
             else
@@ -646,9 +646,7 @@ struct room::impl {
             return;
         }
         // RTP: queue for the encoder, which may want more or less than a tick.
-        float* dst = p.fifo.data() + p.fifo_frames * p.out_channels;
-        for (std::size_t i = 0; i < out_frames; ++i)
-            for (std::size_t c = 0; c < p.out_channels; ++c) dst[i * p.out_channels + c] = p.out_mono[i];
+        upmix(p.out_mono.data(), out_frames, p.out_channels, p.fifo.data() + p.fifo_frames * p.out_channels);
         p.fifo_frames += out_frames;
         while (p.fifo_frames >= p.enc_frame) {
             const std::ptrdiff_t bytes = p.enc->encode(interleaved_view<const float>(p.fifo.data(), p.enc_frame, p.out_channels), p.payload.span());
