@@ -21,6 +21,7 @@
 #include "tutti/rtp.hpp"
 #include "tutti/rtp_packetizer.hpp"
 #include "tutti/telephone_event.hpp"
+#include "tutti/worker_pool.hpp"
 
 TUTTI_BEGIN_NAMESPACE
 
@@ -32,6 +33,11 @@ constexpr std::uint32_t max_mixing_rate = 48000;
 constexpr std::size_t max_datagram = 1500;
 constexpr std::size_t ring_bytes = 32 * 1024;  // ~20 packets of 1500 bytes or ~300 ms of small ones
 constexpr std::size_t tap_ring_bytes = 256 * 1024;  // ~1.3 s of float mix at 48 kHz
+constexpr std::size_t max_dtmf_per_tick = 8;        // DTMF notifications a participant can queue in one tick
+// A listener that stopped talking goes back to its shared encoder after
+// hearing the plain room mix this long: its own encoder, fed the same audio
+// meanwhile, has converged on the shared one's state, so the seam is small.
+constexpr std::uint32_t shared_rejoin_ms = 200;
 
 std::uint32_t rate_index(std::uint32_t rate) {
     for (std::size_t i = 0; i < mixing_rate_count; ++i)
@@ -65,10 +71,11 @@ void upmix(const float* mono, std::size_t frames, std::size_t channels, float* o
 
 struct participant;
 struct prompt;
+struct encoder_group;
 
 namespace {
 enum class command_kind : std::uint8_t {
-    add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate, play, stop_prompt, tap
+    add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate, play, stop_prompt, tap, add_group, drop_group
 };
 struct command {
     command_kind kind = command_kind::add;
@@ -76,6 +83,7 @@ struct command {
     participant_id other = 0;   // hears/not_hears: the talker; stop_prompt: the prompt id
     float value = 0.0f;
     prompt* new_prompt = nullptr;  // play: handed to the tick, which retires it when done
+    encoder_group* group = nullptr;  // add_group/drop_group
 };
 }  // namespace
 
@@ -97,6 +105,113 @@ struct prompt {
     bool stop = false;              // stop_prompt reached the tick: fade out this tick
 };
 
+// An encoder fed one tick at a time: the tick's audio at the encoder's rate
+// (resampled from the mixing rate), a FIFO that adapts ticks to the encoder's
+// frame, and the packets this tick produced. Every RTP participant has one (its
+// own stream); a shared encoder group has one whose payloads its listeners send
+// under their own RTP headers.
+//
+// FIFO phase: a stream made before tick k starts k * tick % frame frames into
+// its FIFO (zeros), as if it had run since the room began. So every stream
+// with the same frame size cuts packets at the same ticks, and a listener can
+// move between its own stream and a shared one without a partial frame.
+struct encode_stream {
+    struct packet {
+        std::ptrdiff_t bytes = 0;  // <= 0: nothing to send (DTX, deaf, encoder error)
+        rtp_audio_level level;
+    };
+
+    std::unique_ptr<encoder> enc;
+    std::uint32_t rate = 0;
+    std::uint16_t channels = 1;
+    std::size_t frame = 0;          // encoder frames per packet
+    std::size_t tick = 0;           // frames per tick at `rate`
+    aligned_buffer<float> mono;     // this tick at `rate`
+    aligned_buffer<float> fifo;     // interleaved, waiting for the encoder
+    std::size_t fifo_frames = 0;
+    aligned_buffer<std::uint8_t> payloads;  // max_datagram bytes per packet slot
+    aligned_buffer<packet> packets;         // what this tick produced
+    std::size_t packet_count = 0;
+    float level = -127.0f;          // of this tick's audio, dBov
+    std::uint64_t frames_encoded = 0;
+
+    void init(std::unique_ptr<encoder> e, std::uint32_t tick_us) {
+        enc = std::move(e);
+        const audio_format f = enc->format();
+        rate = f.sample_rate_hz;
+        channels = f.channels;
+        frame = f.frame_samples();
+        tick = static_cast<std::size_t>(std::uint64_t{rate} * tick_us / 1000000);
+        const std::size_t slots = tick / frame + 2;
+        mono = aligned_buffer<float>(tick + 16);
+        fifo = aligned_buffer<float>((tick + frame + 16) * channels);
+        payloads = aligned_buffer<std::uint8_t>(max_datagram * slots);
+        packets = aligned_buffer<packet>(slots);
+    }
+
+    void align(std::uint64_t ticks) {
+        fifo_frames = static_cast<std::size_t>(ticks * tick % frame);
+        std::fill_n(fifo.data(), fifo_frames * channels, 0.0f);
+    }
+
+    // Queues `heard` (mix_frames at the mixing rate, converted by `rs`) and
+    // encodes every whole frame.
+    void run(resampler* rs, const float* heard, std::size_t mix_frames, float voice_dbov) noexcept {
+        resample_exact(rs, heard, mix_frames, mono.data(), tick);
+        level = measure_level({mono.data(), tick}).rms;
+        upmix(mono.data(), tick, channels, fifo.data() + fifo_frames * channels);
+        fifo_frames += tick;
+        packet_count = 0;
+        while (fifo_frames >= frame) {
+            packet& k = packets[packet_count];
+            k.bytes = enc->encode(interleaved_view<const float>(fifo.data(), frame, channels),
+                                  {payloads.data() + packet_count * max_datagram, max_datagram});
+            if (k.bytes > 0) {
+                ++frames_encoded;
+                const level_dbov l = measure_level({fifo.data(), frame * channels});
+                k.level = {l.rms > voice_dbov, rfc6464_level(l.rms)};
+            }
+            ++packet_count;
+            pop_frame();
+        }
+    }
+
+    // Deaf: silence queued, nothing encoded, but the packet clock runs on.
+    void run_silent() noexcept {
+        std::fill_n(fifo.data() + fifo_frames * channels, tick * channels, 0.0f);
+        fifo_frames += tick;
+        level = -127.0f;
+        packet_count = 0;
+        while (fifo_frames >= frame) {
+            packets[packet_count++].bytes = 0;
+            pop_frame();
+        }
+    }
+
+    void pop_frame() noexcept {
+        fifo_frames -= frame;
+        std::memmove(fifo.data(), fifo.data() + frame * channels, fifo_frames * channels * sizeof(float));
+    }
+
+    std::span<const std::uint8_t> payload(std::size_t i) const noexcept {
+        return {payloads.data() + i * max_datagram, static_cast<std::size_t>(packets[i].bytes)};
+    }
+};
+
+// One shared encoder: listeners whose send format and codec options are equal
+// and who hear the plain room mix send its payloads. Built on the control side
+// when the first such listener joins; retired after the last one leaves.
+struct encoder_group {
+    sdp_format format;      // payload type ignored: it is the packetizer's business
+    codec_options options;
+    encode_stream stream;
+    std::unique_ptr<resampler> to[mixing_rate_count];  // mixing rate -> stream rate, per rate the room may use
+    resampler* current = nullptr;
+    std::uint32_t control_members = 0;  // [control side]
+    bool dropped = false;               // [control side] last member gone, drop command sent
+    std::uint32_t users = 0;            // [tick] listeners sending its payloads this tick
+};
+
 // A resampler pair for one mixing rate.
 struct rate_path {
     std::uint32_t mixing_rate = 0;
@@ -115,7 +230,10 @@ struct participant {
     // RTP side.
     std::unique_ptr<decoder> dec;
     std::unique_ptr<jitter_buffer> jb;
-    std::unique_ptr<encoder> enc;
+    encode_stream own;                           // its own encoder (talking, or no shared one fits)
+    encoder_group* group = nullptr;              // the shared encoder it may use (shared encoding only)
+    bool on_shared = false;                      // sending the group's payloads this tick
+    std::uint32_t plain_ms = 0;                  // how long it has heard the plain room mix
     rtp_packetizer packetizer;
     telephone_event_decoder dtmf;
     std::uint8_t receive_pt = 0;
@@ -123,7 +241,6 @@ struct participant {
     int comfort_noise_pt = -1;
     std::uint8_t audio_level_id = 0;
     std::uint32_t send_clock_hz = 8000;
-    std::size_t enc_frame = 0;                   // encoder frames per packet (per channel)
     std::uint32_t enc_packet_ts = 0;             // RTP units per packet
     bool have_ssrc = false;
     std::uint32_t remote_ssrc = 0;
@@ -139,12 +256,13 @@ struct participant {
     aligned_buffer<float> input;         // one tick at the mixing rate, gain applied
     aligned_buffer<float> contribution;  // input × selection ramp: what the room hears of it
     aligned_buffer<float> mix;           // what it hears, at the mixing rate
-    aligned_buffer<float> out_mono;      // what it hears, at out_rate
-    aligned_buffer<float> fifo;          // interleaved out_rate audio waiting for the encoder
-    std::size_t fifo_frames = 0;
+    aligned_buffer<float> out_mono;      // PCM: what it hears, at out_rate
+    aligned_buffer<float> out_frame;     // PCM: ... on every channel
     aligned_buffer<std::int16_t> pcm;    // one tick of int16 for PCM in/out
     aligned_buffer<std::uint8_t> packet; // datagram scratch
-    aligned_buffer<std::uint8_t> payload;
+    telephone_event_notification dtmf_notes[max_dtmf_per_tick];  // found by the input stage, reported after it
+    std::size_t dtmf_count = 0;
+    std::uint64_t dtmf_dropped = 0;      // notifications beyond max_dtmf_per_tick in one tick (a flood)
     aligned_buffer<participant_id> not_heard;
     std::size_t not_heard_count = 0;
     aligned_buffer<float> private_prompts;  // this tick's prompts to this participant alone, at the mixing rate
@@ -172,6 +290,11 @@ struct participant {
     float client_level = -127.0f;     // RFC 6464 level of the latest audio packet, dBov
     std::int64_t client_level_until_us = -1;  // ... counted until then (-1: never received)
     bool encoding_paused = false;
+    bool skipped = false;                     // this tick: not decoded, p.input not written
+    bool receive_opus = false;
+    bool newest_quiet = true;                 // the newest audio/CN packet says the participant is quiet
+    std::int64_t newest_arrival_us = -1;      // ... it arrived then (-1: none yet)
+    float input_gain_db = 0.0f;               // 20 log10(input_gain), -127 for 0
 
     participant_stats stats;
 };
@@ -192,12 +315,14 @@ struct room::impl {
     std::vector<prompt*> control_prompts;         // owned prompts not yet freed (reserved to max_prompts)
     prompt_id next_prompt = 1;
     std::unique_ptr<detail::spsc_ring> tap_owner; // allocated by the first enable_tap
+    std::vector<encoder_group*> control_groups;   // owned shared encoders not yet freed (reserved to max_participants)
 
     // Shared between threads.
     std::unique_ptr<std::atomic<participant*>[]> slots;  // id lookup for push/pull
     detail::mpmc_queue<command> commands;
     detail::mpmc_queue<participant*> retired;
     detail::mpmc_queue<prompt*> retired_prompts;
+    detail::mpmc_queue<encoder_group*> retired_groups;
     std::atomic<detail::spsc_ring*> tap_ring{nullptr};  // published before the first tap command
 
     // Tick side.
@@ -207,6 +332,14 @@ struct room::impl {
     aligned_buffer<float> total;
     aligned_buffer<float> common;         // total through the shared limiter
     std::vector<prompt*> prompts;         // playing; reserved to max_prompts
+    std::vector<encoder_group*> groups;   // shared encoders; reserved to max_participants
+    std::vector<participant*> encoding;   // this tick: RTP participants that run their own encoder
+    std::vector<participant*> sharing;    // this tick: RTP participants that send a group's payloads
+    std::vector<encoder_group*> groups_used;  // this tick: groups with users
+    aligned_buffer<float> prev_common;    // last tick's `common` (warms a forked listener's resampler)
+    std::uint32_t prev_common_rate = 0;
+    std::uint32_t common_rate = 0;
+    worker_pool* pool = nullptr;          // config.workers
     aligned_buffer<float> prompt_scratch; // one tick of one prompt
     bool tap_on = false;
     limiter common_limiter;
@@ -215,17 +348,38 @@ struct room::impl {
     room_stats stats;
     std::int64_t tick_ms = 20;
 
-    // Stage profiling: a steady_clock read (vDSO, no system call) at each boundary.
-    std::chrono::steady_clock::time_point stage_start;
-    void stage_begin() {
-        if (config.profile_stages) stage_start = std::chrono::steady_clock::now();
+    // Stage profiling: a steady_clock read (vDSO, no system call) at each
+    // boundary, kept per worker thread and summed after the tick.
+    struct stage_clock {
+        std::chrono::steady_clock::time_point start;
+        std::uint64_t ns[static_cast<std::size_t>(tick_stage::count)] = {};
+    };
+    stage_clock clocks[worker_pool::max_threads];
+    void stage_begin(unsigned w) {
+        if (config.profile_stages) clocks[w].start = std::chrono::steady_clock::now();
     }
-    void stage_end(tick_stage stage) {
+    void stage_end(unsigned w, tick_stage stage) {
         if (!config.profile_stages) return;
         const auto now = std::chrono::steady_clock::now();
-        stats.stage_ns[static_cast<std::size_t>(stage)] +=
-            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - stage_start).count());
-        stage_start = now;
+        clocks[w].ns[static_cast<std::size_t>(stage)] +=
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(now - clocks[w].start).count());
+        clocks[w].start = now;
+    }
+
+    // Runs fn(*this, items[i], worker) for every item, on the pool when there is one.
+    template <class T, void (impl::*fn)(T&, unsigned)>
+    void for_each(std::vector<T*>& items) {
+        struct job {
+            impl* self;
+            T** items;
+            static void run(void* ctx, std::size_t i, unsigned w) noexcept {
+                auto* j = static_cast<job*>(ctx);
+                (j->self->*fn)(*j->items[i], w);
+            }
+        } j{this, items.data()};
+        if (pool) pool->run(items.size(), &job::run, &j);
+        else
+            for (T* item : items) (this->*fn)(*item, 0);
     }
 
     impl(const room_config& c)
@@ -233,6 +387,7 @@ struct room::impl {
           commands(4 * c.max_participants + 64),
           retired(c.max_participants + 16),
           retired_prompts(c.max_prompts + 16),
+          retired_groups(c.max_participants + 16),
           events(c.event_capacity) {}
 
     // --- helpers shared by both sides -----------------------------------------
@@ -253,6 +408,11 @@ struct room::impl {
         while (retired_prompts.pop(q)) {
             control_prompts.erase(std::find(control_prompts.begin(), control_prompts.end(), q));
             delete q;
+        }
+        encoder_group* g;
+        while (retired_groups.pop(g)) {
+            control_groups.erase(std::find(control_groups.begin(), control_groups.end(), g));
+            delete g;
         }
     }
 
@@ -289,6 +449,12 @@ struct room::impl {
         common_limiter = limiter({.sample_rate_hz = rate, .channels = 1, .threshold = config.limiter_threshold,
                                   .ceiling = config.limiter_ceiling});
         for (participant* p : active) attach_path(*p);
+        for (encoder_group* g : groups) attach_group(*g);
+    }
+
+    void attach_group(encoder_group& g) {
+        g.current = g.to[rate_index(mixing_rate)].get();
+        if (g.current) g.current->reset();
     }
 
     void attach_path(participant& p) {
@@ -313,6 +479,15 @@ struct room::impl {
                     if (q->id == c.other) q->stop = true;
                 return;
             case command_kind::tap: tap_on = c.value != 0.0f; return;
+            case command_kind::add_group:
+                groups.push_back(c.group);  // reserved to max_participants: one group per participant at most
+                attach_group(*c.group);
+                c.group->stream.align(stats.ticks);
+                return;
+            case command_kind::drop_group:  // its last member's remove command came first: nobody uses it
+                groups.erase(std::find(groups.begin(), groups.end(), c.group));
+                (void)retired_groups.push(c.group);  // capacity covers one group per slot
+                return;
             default: break;
         }
         participant& p = *c.target;
@@ -320,10 +495,16 @@ struct room::impl {
             case command_kind::add:
                 active.push_back(&p);
                 attach_path(p);
+                if (p.rtp) p.own.align(stats.ticks);
+                p.on_shared = p.group != nullptr;  // a new listener hears the plain mix: it starts on the shared encoder
+                p.plain_ms = shared_rejoin_ms;
                 emit({room_event_kind::joined, p.id});
                 break;
             case command_kind::remove: p.leaving = true; break;
-            case command_kind::input_gain: p.input_gain = c.value; break;
+            case command_kind::input_gain:
+                p.input_gain = c.value;
+                p.input_gain_db = c.value > 0.0f ? 20.0f * std::log10(c.value) : -127.0f;
+                break;
             case command_kind::output_gain: p.output_gain = c.value; break;
             case command_kind::mute: p.muted = c.value != 0.0f; break;
             case command_kind::deaf: p.deaf = c.value != 0.0f; break;
@@ -365,7 +546,7 @@ struct room::impl {
             if (p.telephone_event_pt >= 0 && pt == p.telephone_event_pt) {
                 telephone_event_notification notes[telephone_event_max_notifications];
                 const std::ptrdiff_t k = p.dtmf.push(view, static_cast<std::uint64_t>(arrival), notes);
-                for (std::ptrdiff_t i = 0; i < k; ++i) report_dtmf(p, notes[i]);
+                for (std::ptrdiff_t i = 0; i < k; ++i) queue_dtmf(p, notes[i]);
                 continue;
             }
             if (pt != p.receive_pt && (p.comfort_noise_pt < 0 || pt != p.comfort_noise_pt)) {
@@ -381,6 +562,11 @@ struct room::impl {
                     p.client_level_until_us = arrival + std::int64_t{config.client_level_hold_ms} * 1000;
                 }
             }
+            // Quiet: comfort noise, an Opus DTX frame (TOC only), or a level that cannot start a talkspurt.
+            bool quiet = pt != p.receive_pt || (p.receive_opus && view.payload().size() <= 2);
+            if (p.client_level_until_us > arrival && p.client_level + p.input_gain_db <= config.talk_start_dbov) quiet = true;
+            p.newest_quiet = quiet;
+            p.newest_arrival_us = arrival;
             if (p.have_ssrc && view.ssrc() != p.remote_ssrc) p.dtmf.reset();
             p.have_ssrc = true;
             p.remote_ssrc = view.ssrc();
@@ -389,7 +575,13 @@ struct room::impl {
         }
         telephone_event_notification notes[telephone_event_max_notifications];
         const std::ptrdiff_t k = p.dtmf.poll(static_cast<std::uint64_t>(now_us), notes);
-        for (std::ptrdiff_t i = 0; i < k; ++i) report_dtmf(p, notes[i]);
+        for (std::ptrdiff_t i = 0; i < k; ++i) queue_dtmf(p, notes[i]);
+    }
+
+    // The input stage runs on workers: events wait in the participant until detect_talk().
+    static void queue_dtmf(participant& p, const telephone_event_notification& n) {
+        if (p.dtmf_count < max_dtmf_per_tick) p.dtmf_notes[p.dtmf_count++] = n;
+        else ++p.dtmf_dropped;
     }
 
     void report_dtmf(participant& p, const telephone_event_notification& n) {
@@ -400,16 +592,32 @@ struct room::impl {
         emit(e);
     }
 
-    // One tick of the participant's voice at the mixing rate into p.input.
-    void take_input(participant& p, std::int64_t now_us) {
+    // One tick of the participant's voice at the mixing rate into p.input,
+    // and its level. Touches only p: runs on any worker.
+    void take_input(participant& p, unsigned w) {
+        const std::int64_t now_us = tick_now_us;
+        p.stats.packets_in = p.io_packets_in.load(std::memory_order_relaxed);
+        p.stats.packets_in_overflow = p.io_overflow.load(std::memory_order_relaxed);
         const std::size_t in_frames = static_cast<std::size_t>(std::int64_t{p.in_rate} * config.tick_us / 1000000);
-        stage_begin();
+        stage_begin(w);
         if (p.rtp) {
             receive_rtp(p, now_us);
-            stage_end(tick_stage::receive);
+            stage_end(w, tick_stage::receive);
+            // Silent and not in the mix: its jitter buffer plays out without decoding (see skip_silent_decode).
+            // No packet for three ticks is a DTX pause, or a loss nobody would hear.
+            const bool paused = p.newest_arrival_us < 0 || now_us - p.newest_arrival_us > 3 * std::int64_t{config.tick_us};
+            const bool skip = config.skip_silent_decode && !p.talking && !p.selected && p.ramp == 0.0f && (p.newest_quiet || paused);
+            p.jb->set_decoding(!skip);
             (void)p.jb->get(interleaved_view<float>(p.decoded.data(), in_frames, p.in_channels), now_us);
             p.stats.jitter = p.jb->stats();
-            stage_end(tick_stage::jitter_decode);
+            stage_end(w, tick_stage::jitter_decode);
+            if (skip) {  // nothing to resample or measure: it is not heard, and its level is the client's or nothing
+                ++p.stats.ticks_not_decoded;
+                p.skipped = true;
+                p.input_gain_now = p.input_gain;
+                p.stats.input_level_dbov = p.client_level_until_us >= now_us ? std::max(p.client_level + p.input_gain_db, -127.0f) : -127.0f;
+                return;
+            }
         } else {
             // One frame per tick; extra frames wait for the next tick, a missing one is silence.
             std::int64_t stamp = 0;
@@ -418,7 +626,7 @@ struct room::impl {
                 p.in_ring->pop({reinterpret_cast<std::uint8_t*>(p.pcm.data()), p.pcm.size() * sizeof(std::int16_t)}, stamp);
             if (n == static_cast<std::ptrdiff_t>(bytes)) s16_to_float(p.pcm.data(), p.decoded.data(), in_frames * p.in_channels);
             else std::fill_n(p.decoded.data(), in_frames * p.in_channels, 0.0f);
-            stage_end(tick_stage::receive);
+            stage_end(w, tick_stage::receive);
         }
         // Mono at the participant's rate.
         const float* mono = p.decoded.data();
@@ -428,14 +636,20 @@ struct room::impl {
             mono = p.mono_in.data();
         }
         resample_exact(p.path->in.get(), mono, in_frames, p.input.data(), frames);
-        stage_end(tick_stage::resample_in);
+        stage_end(w, tick_stage::resample_in);
         gain_ramp(p.input.data(), p.input.data(), p.input_gain_now, p.input_gain, frames);
         p.input_gain_now = p.input_gain;
-        // Level and talk detection.
-        const level_dbov l = measure_level({p.input.data(), frames});
-        p.stats.input_level_dbov = l.rms;
-        float detect = l.rms;
-        if (p.client_level_until_us >= now_us) {  // the client's own measure caps ours (see join_rtp)
+        p.stats.input_level_dbov = measure_level({p.input.data(), frames}).rms;
+        p.skipped = false;
+    }
+
+    // Talk detection and the events the input stage found. Serial: it emits.
+    void detect_talk(participant& p) {
+        for (std::size_t i = 0; i < p.dtmf_count; ++i) report_dtmf(p, p.dtmf_notes[i]);
+        p.dtmf_count = 0;
+        stats.events_dropped += std::exchange(p.dtmf_dropped, 0);
+        float detect = p.stats.input_level_dbov;
+        if (p.client_level_until_us >= tick_now_us) {  // the client's own measure caps ours (see join_rtp)
             float client = p.client_level;
             if (p.input_gain != 1.0f) client += p.input_gain > 0.0f ? 20.0f * std::log10(p.input_gain) : -127.0f;
             detect = std::min(detect, std::max(client, -127.0f));
@@ -512,6 +726,7 @@ struct room::impl {
             const float next = target > p->ramp ? std::min(target, p->ramp + step) : std::max(target, p->ramp - step);
             p->contributing = p->ramp > 0.0f || next > 0.0f;
             if (p->contributing) {
+                if (p->skipped) std::fill_n(p->input.data(), frames, 0.0f);  // not decoded (cannot be loud: see take_input)
                 gain_ramp(p->contribution.data(), p->input.data(), p->ramp, next, frames);
                 contributors.push_back(p);
                 sources.push_back(p->contribution.data());
@@ -585,6 +800,8 @@ struct room::impl {
             else ++i;
         }
         stats.prompts_playing = static_cast<std::uint32_t>(prompts.size());
+        std::swap(common, prev_common);
+        prev_common_rate = std::exchange(common_rate, mixing_rate);
         std::memcpy(common.data(), total.data(), frames * sizeof(float));
         common_limiter.process({common.data(), frames});
         if (tap_on) {
@@ -629,89 +846,167 @@ struct room::impl {
         return m;
     }
 
-    void produce_output(participant& p, const float* heard) {
-        stage_end(tick_stage::mix);
-        const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
-        resample_exact(p.path->out.get(), heard, frames, p.out_mono.data(), out_frames);
-        const level_dbov l = measure_level({p.out_mono.data(), out_frames});
-        p.stats.output_level_dbov = l.rms;
-        stage_end(tick_stage::resample_out);
-        if (!p.rtp) {
-            upmix(p.out_mono.data(), out_frames, p.out_channels, p.fifo.data());
-            float_to_s16(p.fifo.data(), p.pcm.data(), out_frames * p.out_channels);
-            if (p.out_ring->push({reinterpret_cast<const std::uint8_t*>(p.pcm.data()), out_frames * p.out_channels * sizeof(std::int16_t)}, 0))
-                ++p.stats.packets_out;
-            else
-                ++p.stats.packets_out_overflow;
-            return;
+    // Whether p hears exactly the shared, limited room mix this tick (the
+    // test hear() makes first); such listeners can share an encoder.
+    bool hears_plain(const participant& p) const {
+        if (p.deaf || p.contributing || p.has_private || p.output_gain != 1.0f || p.output_gain_now != 1.0f) return false;
+        for (std::size_t i = 0; i < p.not_heard_count; ++i)
+            if (contributor(p.not_heard[i])) return false;
+        return true;
+    }
+
+    // Which encoder sends p's audio this tick. Serial (it counts group users,
+    // and a fork must read the group's state before the group encodes).
+    void choose_encoder(participant& p) {
+        const bool silent = p.deaf && !p.has_private;  // hears nothing: nothing is encoded for it
+        const bool plain = !silent && hears_plain(p);
+        encoder_group* g = p.group;
+        if (g) {
+            p.plain_ms = plain ? std::min<std::uint32_t>(p.plain_ms + static_cast<std::uint32_t>(tick_ms), shared_rejoin_ms) : 0;
+            if (p.on_shared && !plain && !silent) {
+                fork_from_group(p, *g);
+            } else if (!p.on_shared && plain && p.plain_ms >= shared_rejoin_ms) {
+                p.on_shared = true;
+                ++p.stats.encoder_switches;
+            }
         }
-        // RTP: queue for the encoder, which may want more or less than a tick.
-        upmix(p.out_mono.data(), out_frames, p.out_channels, p.fifo.data() + p.fifo_frames * p.out_channels);
-        p.fifo_frames += out_frames;
-        while (p.fifo_frames >= p.enc_frame) {
-            const std::ptrdiff_t bytes = p.enc->encode(interleaved_view<const float>(p.fifo.data(), p.enc_frame, p.out_channels), p.payload.span());
-            stage_end(tick_stage::encode);
-            if (bytes > 0) {
-                ++p.stats.frames_encoded;
-                const level_dbov pl = measure_level({p.fifo.data(), p.enc_frame * p.out_channels});
-                const rtp_audio_level level{pl.rms > config.talk_stop_dbov, rfc6464_level(pl.rms)};
-                const std::ptrdiff_t n = p.packetizer.packetize({p.payload.data(), static_cast<std::size_t>(bytes)}, p.enc_packet_ts,
-                                                                p.encoding_paused, p.packet.span(), level);
+        if (p.on_shared) {
+            if (!silent && g->users++ == 0) groups_used.push_back(g);
+            sharing.push_back(&p);
+        } else {
+            encoding.push_back(&p);
+        }
+    }
+
+    // p leaves the shared encoder for its own, which continues from the shared
+    // one's state: its receiver's decoder sees one continuous stream.
+    void fork_from_group(participant& p, const encoder_group& g) {
+        p.on_shared = false;
+        ++p.stats.encoder_switches;
+        if (p.own.enc->copy_state_from(*g.stream.enc) != status::ok) p.own.enc->reset();  // cannot happen: checked at join
+        p.own.fifo_frames = g.stream.fifo_frames;
+        std::memcpy(p.own.fifo.data(), g.stream.fifo.data(), g.stream.fifo_frames * g.stream.channels * sizeof(float));
+        // The resampler gets the history the group's had: the previous tick's
+        // room mix (longer than its filter), so its output continues the group's.
+        resampler* rs = p.path->out.get();
+        if (rs && !rs->passthrough()) {
+            rs->reset();
+            if (prev_common_rate == mixing_rate) resample_exact(rs, prev_common.data(), frames, p.own.mono.data(), p.own.tick);
+        }
+    }
+
+    // Sends the packets of stream `s` this tick under p's RTP header (none
+    // but the clock when `audible` is false).
+    void send_packets(participant& p, const encode_stream& s, bool audible) {
+        for (std::size_t i = 0; i < s.packet_count; ++i) {
+            if (audible && s.packets[i].bytes > 0) {
+                const std::ptrdiff_t n = p.packetizer.packetize(s.payload(i), p.enc_packet_ts, p.encoding_paused,
+                                                                p.packet.span(), s.packets[i].level);
                 p.encoding_paused = false;
                 if (n > 0 && p.out_ring->push({p.packet.data(), static_cast<std::size_t>(n)}, 0)) ++p.stats.packets_out;
                 else ++p.stats.packets_out_overflow;
             } else {
-                p.packetizer.skip(p.enc_packet_ts);  // DTX (or an encoder error): the timestamp moves on
+                p.packetizer.skip(p.enc_packet_ts);  // DTX, deaf or an encoder error: the timestamp moves on
                 p.encoding_paused = true;
             }
-            p.fifo_frames -= p.enc_frame;
-            std::memmove(p.fifo.data(), p.fifo.data() + p.enc_frame * p.out_channels, p.fifo_frames * p.out_channels * sizeof(float));
-            stage_end(tick_stage::packetize);
         }
     }
 
-    void skip_output(participant& p) {  // deaf: nothing encoded, the RTP clock still runs
-        const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
-        p.stats.output_level_dbov = -127.0f;
-        if (!p.rtp) {  // a PCM host still expects a frame per tick
-            std::fill_n(p.pcm.data(), out_frames * p.out_channels, std::int16_t{0});
+    // A group's encoder, on the room mix (or only its packet clock when none
+    // of its listeners hears anything this tick).
+    void encode_group(encoder_group& g, unsigned w) {
+        stage_begin(w);
+        if (g.users > 0) g.stream.run(g.current, common.data(), frames, config.talk_stop_dbov);
+        else g.stream.run_silent();
+        stage_end(w, tick_stage::encode);
+    }
+
+    // A participant with its own output: hears, resamples, encodes, packetizes (RTP) or converts (PCM).
+    void produce_output(participant& p, unsigned w) {
+        stage_begin(w);
+        const bool silent = p.deaf && !p.has_private;
+        const float* heard = silent ? nullptr : hear(p);
+        stage_end(w, tick_stage::mix);
+        if (!p.rtp) {
+            const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
+            if (heard) {
+                resample_exact(p.path->out.get(), heard, frames, p.out_mono.data(), out_frames);
+                p.stats.output_level_dbov = measure_level({p.out_mono.data(), out_frames}).rms;
+                upmix(p.out_mono.data(), out_frames, p.out_channels, p.out_frame.data());
+                float_to_s16(p.out_frame.data(), p.pcm.data(), out_frames * p.out_channels);
+            } else {  // a PCM host still expects a frame per tick
+                p.stats.output_level_dbov = -127.0f;
+                std::fill_n(p.pcm.data(), out_frames * p.out_channels, std::int16_t{0});
+            }
+            stage_end(w, tick_stage::resample_out);
             if (p.out_ring->push({reinterpret_cast<const std::uint8_t*>(p.pcm.data()), out_frames * p.out_channels * sizeof(std::int16_t)}, 0))
                 ++p.stats.packets_out;
             else
                 ++p.stats.packets_out_overflow;
             return;
         }
-        // Silence into the encoder queue, so that audio queued before the
-        // participant went deaf is not sent late and none is left stale.
-        std::fill_n(p.fifo.data() + p.fifo_frames * p.out_channels, out_frames * p.out_channels, 0.0f);
-        p.fifo_frames += out_frames;
-        while (p.fifo_frames >= p.enc_frame) {
-            p.packetizer.skip(p.enc_packet_ts);
-            p.encoding_paused = true;
-            p.fifo_frames -= p.enc_frame;
-            std::memmove(p.fifo.data(), p.fifo.data() + p.enc_frame * p.out_channels, p.fifo_frames * p.out_channels * sizeof(float));
-        }
+        if (heard) p.own.run(p.path->out.get(), heard, frames, config.talk_stop_dbov);
+        else p.own.run_silent();  // silence into the FIFO: audio queued before it went deaf is not sent late
+        p.stats.frames_encoded = p.own.frames_encoded;
+        p.stats.output_level_dbov = p.own.level;
+        stage_end(w, tick_stage::encode);
+        send_packets(p, p.own, true);
+        stage_end(w, tick_stage::packetize);
     }
 
+    // A listener on a shared encoder: the group's payloads under its own header.
+    void send_shared(participant& p, unsigned w) {
+        stage_begin(w);
+        const bool audible = !(p.deaf && !p.has_private);
+        p.stats.output_level_dbov = audible ? p.group->stream.level : -127.0f;
+        send_packets(p, p.group->stream, audible);
+        for (std::size_t i = 0; audible && i < p.group->stream.packet_count; ++i)
+            if (p.group->stream.packets[i].bytes > 0) ++p.stats.packets_shared;
+        stage_end(w, tick_stage::packetize);
+    }
+
+    // The output stage as one job: groups first, then participants with their own output.
+    void encode_item(std::size_t i, unsigned w) {
+        if (i < groups.size()) encode_group(*groups[i], w);
+        else produce_output(*encoding[i - groups.size()], w);
+    }
+
+    std::int64_t tick_now_us = 0;
+
     void run_tick(std::int64_t now_us) {
+        tick_now_us = now_us;
         command c;
         while (commands.pop(c)) apply(c);
         stats.commands_dropped = commands_dropped.load(std::memory_order_relaxed);
-        for (participant* p : active) {
-            p->stats.packets_in = p->io_packets_in.load(std::memory_order_relaxed);
-            p->stats.packets_in_overflow = p->io_overflow.load(std::memory_order_relaxed);
-            take_input(*p, now_us);
-        }
-        stage_begin();
+        // Input: per participant, on the workers; then talk detection and events.
+        for_each<participant, &impl::take_input>(active);
+        for (participant* p : active) detect_talk(*p);
+        stage_begin(0);
         select_talkers();
         mix_room();
         mix_prompts();
-        stage_end(tick_stage::mix);
-        for (participant* p : active) {
-            if (p->leaving) continue;
-            if (p->deaf && !p->has_private) skip_output(*p);
-            else produce_output(*p, hear(*p));
-        }
+        stage_end(0, tick_stage::mix);
+        // Output: who uses which encoder, then every encoder, then the shared payloads.
+        encoding.clear();
+        sharing.clear();
+        groups_used.clear();
+        for (encoder_group* g : groups) g->users = 0;
+        for (participant* p : active)
+            if (!p->leaving) choose_encoder(*p);
+        struct output_job {
+            impl* self;
+            static void run(void* ctx, std::size_t i, unsigned w) noexcept { static_cast<output_job*>(ctx)->self->encode_item(i, w); }
+        } job{this};
+        const std::size_t items = groups.size() + encoding.size();
+        if (pool) pool->run(items, &output_job::run, &job);
+        else
+            for (std::size_t i = 0; i < items; ++i) encode_item(i, 0);
+        for_each<participant, &impl::send_shared>(sharing);
+        stats.encoders_run = 0;
+        for (encoder_group* g : groups) stats.encoders_run += g->users > 0 ? 1 : 0;
+        for (participant* p : encoding) stats.encoders_run += p->rtp && !(p->deaf && !p->has_private) ? 1 : 0;
+        stats.shared_encoders = static_cast<std::uint32_t>(groups.size());
+        stats.listeners_shared = static_cast<std::uint32_t>(sharing.size());
         // Leaving participants go once they are ramped out of the mix.
         for (std::size_t i = 0; i < active.size();) {
             participant* p = active[i];
@@ -725,6 +1020,14 @@ struct room::impl {
             }
         }
         stats.participants = static_cast<std::uint32_t>(active.size());
+        if (config.profile_stages) {
+            const unsigned threads = pool ? pool->threads() : 1;
+            for (std::size_t k = 0; k < static_cast<std::size_t>(tick_stage::count); ++k) {
+                std::uint64_t sum = 0;
+                for (unsigned w = 0; w < threads; ++w) sum += clocks[w].ns[k];
+                stats.stage_ns[k] = sum;
+            }
+        }
     }
 };
 
@@ -737,6 +1040,7 @@ room::~room() {
     impl_->collect_retired();
     for (participant* p : impl_->control_slots) delete p;  // every participant not yet retired has its slot
     for (prompt* q : impl_->control_prompts) delete q;      // and every prompt not yet freed is listed
+    for (encoder_group* g : impl_->control_groups) delete g;  // and every shared encoder
 }
 
 status room::create(const room_config& config, std::unique_ptr<room>& out, std::string* error) noexcept {
@@ -762,10 +1066,17 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
         p->contributors.reserve(config.max_participants);
         p->sources.reserve(config.max_participants);
         p->prompts.reserve(config.max_prompts);
+        p->groups.reserve(config.max_participants);
+        p->control_groups.reserve(config.max_participants);
+        p->encoding.reserve(config.max_participants);
+        p->sharing.reserve(config.max_participants);
+        p->groups_used.reserve(config.max_participants);
+        p->pool = config.workers;
         p->control_prompts.reserve(config.max_prompts);
         p->max_frames = static_cast<std::size_t>(std::int64_t{max_mixing_rate} * config.tick_us / 1000000);
         p->total = aligned_buffer<float>(p->max_frames);
         p->common = aligned_buffer<float>(p->max_frames);
+        p->prev_common = aligned_buffer<float>(p->max_frames);
         p->prompt_scratch = aligned_buffer<float>(p->max_frames);
         p->tick_ms = config.tick_us / 1000;
         const std::uint32_t rate = config.mixing_rate_hz ? config.mixing_rate_hz : 8000;
@@ -805,11 +1116,12 @@ status build_common(room::impl& r, participant& p, std::string* error) {
     p.input = aligned_buffer<float>(r.max_frames);
     p.contribution = aligned_buffer<float>(r.max_frames);
     p.mix = aligned_buffer<float>(r.max_frames);
-    p.out_mono = aligned_buffer<float>(tick(p.out_rate) + 16);
-    p.fifo = aligned_buffer<float>((tick(p.out_rate) + p.enc_frame + 16) * p.out_channels);
+    if (!p.rtp) {
+        p.out_mono = aligned_buffer<float>(tick(p.out_rate) + 16);
+        p.out_frame = aligned_buffer<float>((tick(p.out_rate) + 16) * p.out_channels);
+    }
     p.pcm = aligned_buffer<std::int16_t>(std::max(tick(p.in_rate) * p.in_channels, tick(p.out_rate) * p.out_channels) + 16);
     p.packet = aligned_buffer<std::uint8_t>(max_datagram);
-    p.payload = aligned_buffer<std::uint8_t>(max_datagram);
     p.not_heard = aligned_buffer<participant_id>(r.config.max_relations);
     p.private_prompts = aligned_buffer<float>(r.max_frames);
     return status::ok;
@@ -817,12 +1129,46 @@ status build_common(room::impl& r, participant& p, std::string* error) {
 
 }  // namespace
 
-// Registers a built participant with the control side and hands it to the tick.
-static status admit(room::impl& r, std::unique_ptr<participant> p, participant_id& out, std::string* error) {
+// The shared encoder for a listener with this send format and these options:
+// an existing group, or a new one (in `made`, not yet handed to the tick), or
+// nullptr when the codec cannot fork an encoder (then it always has its own).
+static encoder_group* find_group(room::impl& r, participant& p, const rtp_participant_config& config,
+                                 std::unique_ptr<encoder_group>& made) {
+    sdp_format key = config.send;
+    key.payload_type = 0;
+    for (encoder_group* g : r.control_groups)
+        if (!g->dropped && g->format == key && g->options == config.options) return g;
+    auto g = std::make_unique<encoder_group>();
+    g->format = std::move(key);
+    g->options = config.options;
+    std::unique_ptr<encoder> enc;
+    if (r.registry.make_encoder(config.send, config.options, enc, nullptr) != status::ok) return nullptr;
+    // Not yet seen by the tick, so both encoders are free to touch here.
+    if (p.own.enc->copy_state_from(*enc) != status::ok) return nullptr;
+    g->stream.init(std::move(enc), r.config.tick_us);
+    for (std::size_t i = 0; i < mixing_rate_count; ++i) {
+        if (r.config.mixing_rate_hz != 0 && mixing_rates[i] != r.config.mixing_rate_hz) continue;
+        if (resampler::create(mixing_rates[i], g->stream.rate, 1, g->to[i]) != status::ok) return nullptr;
+    }
+    made = std::move(g);
+    return made.get();
+}
+
+// Registers a built participant with the control side and hands it to the
+// tick (after its new shared encoder, if it brings one).
+static status admit(room::impl& r, std::unique_ptr<participant> p, participant_id& out, std::string* error,
+                    std::unique_ptr<encoder_group> new_group = nullptr) {
     r.collect_retired();
     if (r.free_slots.empty()) {
         if (error) *error = "the room is full (max_participants)";
         return status::out_of_memory;
+    }
+    if (new_group) {
+        if (!r.commands.push({command_kind::add_group, nullptr, 0, 0.0f, nullptr, new_group.get()})) {
+            if (error) *error = "control queue full";
+            return status::out_of_memory;
+        }
+        r.control_groups.push_back(new_group.release());  // reserved to max_participants
     }
     const std::size_t slot = r.free_slots.back();
     p->slot = slot;
@@ -834,6 +1180,7 @@ static status admit(room::impl& r, std::unique_ptr<participant> p, participant_i
         return status::out_of_memory;
     }
     r.free_slots.pop_back();
+    if (raw->group) ++raw->group->control_members;  // a group whose first member's add failed waits, empty, for the next
     r.control_slots[slot] = p.release();
     r.slots[slot].store(raw, std::memory_order_release);
     if (rate != r.control_rate) {
@@ -852,9 +1199,10 @@ status room::join_rtp(const rtp_participant_config& config, participant_id& out,
         p->rtp = true;
         status s = r.registry.make_decoder(config.receive, config.options, p->dec, error);
         if (s != status::ok) return s;
-        s = r.registry.make_encoder(config.send, config.options, p->enc, error);
+        std::unique_ptr<encoder> enc;
+        s = r.registry.make_encoder(config.send, config.options, enc, error);
         if (s != status::ok) return s;
-        const audio_format in = p->dec->format(), outf = p->enc->format();
+        const audio_format in = p->dec->format(), outf = enc->format();
         p->in_rate = in.sample_rate_hz;
         p->in_channels = in.channels;
         p->out_rate = outf.sample_rate_hz;
@@ -863,10 +1211,11 @@ status room::join_rtp(const rtp_participant_config& config, participant_id& out,
             if (error) *error = "more than two channels";
             return status::unsupported;
         }
-        p->enc_frame = outf.frame_samples();
+        p->own.init(std::move(enc), r.config.tick_us);
         p->send_clock_hz = config.send.clock_rate_hz;
         p->enc_packet_ts = static_cast<std::uint32_t>(std::uint64_t{outf.frame_us} * p->send_clock_hz / 1000000);
         p->receive_pt = config.receive.payload_type;
+        p->receive_opus = config.receive.is("opus");
         p->telephone_event_pt = config.telephone_event_payload_type;
         p->comfort_noise_pt = config.comfort_noise_payload_type;
         p->audio_level_id = config.audio_level_extension_id;
@@ -896,7 +1245,9 @@ status room::join_rtp(const rtp_participant_config& config, participant_id& out,
         p->dtmf = telephone_event_decoder({.clock_rate_hz = config.telephone_event_clock_hz});
         s = build_common(r, *p, error);
         if (s != status::ok) return s;
-        return admit(r, std::move(p), out, error);
+        std::unique_ptr<encoder_group> new_group;
+        if (r.config.encoding == encoding_mode::shared) p->group = find_group(r, *p, config, new_group);
+        return admit(r, std::move(p), out, error, std::move(new_group));
     } catch (const std::bad_alloc&) {
         if (error) *error = "out of memory";
         return status::out_of_memory;
@@ -934,6 +1285,9 @@ status room::leave(participant_id id) {
     r.slots[p->slot].store(nullptr, std::memory_order_release);
     const std::uint32_t before = r.control_rate;
     p->leave_requested = true;
+    if (encoder_group* g = p->group; g && --g->control_members == 0 &&
+        r.commands.push({command_kind::drop_group, nullptr, 0, 0.0f, nullptr, g}))
+        g->dropped = true;  // (if the queue is full it stays, empty, for the next listener like it)
     if (!r.config.mixing_rate_hz) {
         const std::uint32_t rate = r.wanted_rate();
         if (rate != before) {
@@ -1140,6 +1494,7 @@ status room::get_participant_stats(participant_id id, participant_stats& out) co
         if (p->id == id) {
             out = p->stats;
             out.talking = p->talking;
+            out.shared_encoder = p->on_shared;
             out.packets_rejected += p->io_rejected.load(std::memory_order_relaxed);
             return status::ok;
         }

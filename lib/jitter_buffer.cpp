@@ -81,6 +81,7 @@ struct jitter_buffer::impl {
     std::int64_t next_seq = 0;        // the packet that should come next
     std::int64_t last_packet_frames = 0;
     bool in_dtx = false;              // last packet was comfort noise / the stream paused
+    bool audio = true;                // false: keep time and counts, decode nothing, write no samples (set_decoding)
     std::int64_t conceal_run = 0;     // frames concealed since the last decoded packet
     bool concealing_unknown = false;  // concealing because nothing arrived (not a known loss)
 
@@ -227,7 +228,7 @@ struct jitter_buffer::impl {
 
     void append_silence(std::size_t frames) {
         frames = std::min(frames, sync_room());
-        std::fill_n(sync_end(), frames * channels, 0.0f);
+        if (audio) std::fill_n(sync_end(), frames * channels, 0.0f);
         sync_frames += frames;
         stats.silence_samples += frames;
     }
@@ -239,6 +240,9 @@ struct jitter_buffer::impl {
         frames = std::min((frames + granule - 1) / granule * granule, sync_room() / granule * granule);
         if (conceal_run >= static_cast<std::int64_t>(config.max_conceal_ms) * format.sample_rate_hz / 1000) {
             append_silence(frames);
+        } else if (!audio) {  // a loss while not decoding: counted, nothing to hide
+            sync_frames += frames;
+            stats.concealed_samples += frames;
         } else {
             const std::ptrdiff_t n = dec.conceal(interleaved_view<float>(sync_end(), frames, channels));
             if (n < 0) std::fill_n(sync_end(), frames * channels, 0.0f);
@@ -255,11 +259,25 @@ struct jitter_buffer::impl {
         packet_slot& s = slot_of(seq);
         const std::size_t room = sync_room();
         interleaved_view<float> out(scratch.data(), std::min<std::size_t>(room, scratch.size() / channels), channels);
-        const std::ptrdiff_t n = dec.decode({payload_of(seq), s.size}, out);
+        const std::ptrdiff_t n = audio ? dec.decode({payload_of(seq), s.size}, out)
+                                       : std::min<std::ptrdiff_t>(dec.frames_in({payload_of(seq), s.size}),
+                                                                  static_cast<std::ptrdiff_t>(out.frames()));
         release(seq);
         if (n < 0) {
             ++stats.packets_rejected;
             return false;
+        }
+        if (!audio) {  // played in silence: only the clock and the counters move
+            ++stats.packets_not_decoded;
+            conceal_run = 0;
+            concealing_unknown = false;
+            in_dtx = false;
+            const auto frames = static_cast<std::size_t>(n);
+            if (delay_error_ms > 3.0f * static_cast<float>(config.hysteresis_ms) && ms_to_frames(delay_error_ms) >= frames)
+                stats.silence_skipped_samples += frames;  // far too late: a quiet frame can go
+            else
+                sync_frames += frames;
+            return true;
         }
         ++stats.packets_decoded;
         conceal_run = 0;
@@ -420,7 +438,7 @@ struct jitter_buffer::impl {
                         std::min<std::int64_t>(missing_frames, last_packet_frames > 0 ? last_packet_frames : missing_frames));
                     std::size_t room = std::min(frames, sync_room());
                     std::ptrdiff_t n = as_count(status::unsupported);
-                    if (q == next_seq + 1 && !s.comfort_noise && static_cast<std::int64_t>(room) == missing_frames)
+                    if (audio && q == next_seq + 1 && !s.comfort_noise && static_cast<std::int64_t>(room) == missing_frames)
                         n = dec.decode_fec({payload_of(q), s.size}, interleaved_view<float>(sync_end(), room, channels));
                     if (n > 0) {
                         sync_frames += room;
@@ -646,13 +664,27 @@ status jitter_buffer::get(interleaved_view<float> out, std::int64_t now_us) noex
     ++m.stats.ticks;
     m.fill(m.tick_frames, now_us);
     const std::size_t n = m.tick_frames * m.channels;
-    std::memcpy(out.data(), m.sync.data(), n * sizeof(float));
-    m.remember_played(out.data(), m.tick_frames);
-    std::memmove(m.sync.data(), m.sync.data() + n, (m.sync_frames - m.tick_frames) * m.channels * sizeof(float));
+    if (m.audio) {
+        std::memcpy(out.data(), m.sync.data(), n * sizeof(float));
+        m.remember_played(out.data(), m.tick_frames);
+        std::memmove(m.sync.data(), m.sync.data() + n, (m.sync_frames - m.tick_frames) * m.channels * sizeof(float));
+    }
     m.sync_frames -= m.tick_frames;
     m.stats.current_delay_ms = m.state == playout_state::playing ? m.current_delay_ms(now_us + static_cast<std::int64_t>(m.config.tick_us)) : 0.0f;
     return status::ok;
 }
+
+void jitter_buffer::set_decoding(bool on) noexcept {
+    impl& m = *impl_;
+    if (on == m.audio) return;
+    m.audio = on;
+    if (on) {  // what was queued meanwhile is silence; the stretcher must not splice into old history
+        std::fill_n(m.sync.data(), m.sync_frames * m.channels, 0.0f);
+        m.history_valid = 0;
+    }
+}
+
+bool jitter_buffer::decoding() const noexcept { return impl_->audio; }
 
 std::size_t jitter_buffer::tick_frames() const noexcept { return impl_->tick_frames; }
 const jitter_buffer_stats& jitter_buffer::stats() const noexcept { return impl_->stats; }

@@ -41,6 +41,19 @@ public:
 
     /// Forgets all history, as if newly created. Settings are kept.
     virtual void reset() noexcept = 0;
+
+    /// Makes this encoder continue exactly where `other` stands: its next
+    /// encode() of a frame gives the bytes other's next encode() of that frame
+    /// would. Shared encoding uses it: a listener that starts talking leaves
+    /// the shared encoder for its own, forked from the shared one, so its
+    /// receiver's decoder (which followed the shared stream) sees no seam.
+    /// Returns ok, or unsupported when `other` is not the same codec with the
+    /// same format (the default: a codec that cannot fork is never shared).
+    /// Never allocates.
+    [[nodiscard]] virtual status copy_state_from(const encoder& other) noexcept {
+        (void)other;
+        return status::unsupported;
+    }
 };
 
 /// Turns payloads into frames of PCM, and hides lost ones. [one thread at a time]

@@ -64,6 +64,9 @@ struct codec_options {
     std::uint32_t opus_max_sample_rate_hz = 48000;
     /// Packet time in µs when the SDP has no a=ptime (RFC 3551's 20 ms).
     std::uint32_t default_frame_us = 20000;
+
+    /// Equal options make equal encoders from equal SDP (shared encoding relies on it).
+    friend bool operator==(const codec_options&, const codec_options&) = default;
 };
 
 /// Makes encoders and decoders of one codec. A C-ABI-friendly struct: plain

@@ -48,6 +48,25 @@ TUTTI_BEGIN_NAMESPACE
 /// Identifies a participant in one room; never 0, never reused by that room.
 using participant_id = std::uint32_t;
 
+/// How a room encodes what its RTP listeners hear.
+enum class encoding_mode : std::uint8_t {
+    /// With K talkers mixed there are only K+1 distinct mixes: each talker's
+    /// mix-minus, and the room mix everyone else hears. Listeners that hear the
+    /// room mix and negotiated the same send format and codec_options share one
+    /// encoder; each gets its payloads under its own RTP sequence numbers,
+    /// timestamps and SSRC. A listener that starts talking (or gets its own
+    /// gain, relation or prompt) moves to its own encoder, forked from the
+    /// shared one (encoder::copy_state_from), so its receiver hears no seam; it
+    /// moves back after hearing the plain mix for 200 ms. Codecs that cannot
+    /// fork are never shared.
+    shared,
+    /// One encoder per listener, as Janus AudioBridge and FreeSWITCH do: for
+    /// comparison, or for hosts that process each outgoing stream.
+    per_participant,
+};
+
+class worker_pool;
+
 /// Settings of a room. Levels in dBov (0 = full scale), times in ms unless _us.
 struct room_config {
     std::uint32_t mixing_rate_hz = 0;       ///< 8000..48000, or 0: the highest rate any participant needs
@@ -69,6 +88,20 @@ struct room_config {
     /// this long after the packet that carried it arrived (see join_rtp).
     std::uint32_t client_level_hold_ms = 100;
     bool profile_stages = false;            ///< time each stage of the tick (room_stats::stage_ns); costs ~20 ns per stage and participant
+    encoding_mode encoding = encoding_mode::shared;
+    /// Do not decode an RTP participant that is not talking (nor ramping out
+    /// of the mix) while its newest packet says it is quiet: comfort noise, an
+    /// Opus DTX frame, or an RFC 6464 level at or below talk_start_dbov (which
+    /// could not start a talkspurt anyway, see join_rtp). Its jitter buffer
+    /// still runs (timing, statistics, loss) without producing audio; decoding
+    /// resumes with the first packet that is not quiet — while the jitter
+    /// buffer still holds the packets before it, so the decoder warms up on them.
+    bool skip_silent_decode = true;
+    /// Threads for the per-participant work of a tick (decode, resample,
+    /// encode, packetize); nullptr: all on the thread that calls tick(). The
+    /// host owns the pool; rooms sharing one must be ticked from one thread.
+    /// Output is bit-identical whatever the pool's size.
+    worker_pool* workers = nullptr;
 };
 
 /// Stages of the tick, for room_stats::stage_ns.
@@ -120,6 +153,10 @@ struct participant_stats {
     float output_level_dbov = -127.0f;   ///< last tick, what it was sent
     bool talking = false;
     bool mixed = false;                  ///< among the loudest-N this tick
+    bool shared_encoder = false;         ///< its packets come from a shared encoder this tick
+    std::uint64_t packets_shared = 0;    ///< packets sent with a shared encoder's payload
+    std::uint64_t encoder_switches = 0;  ///< moves between its own encoder and the shared one
+    std::uint64_t ticks_not_decoded = 0; ///< ticks its jitter buffer ran without decoding (skip_silent_decode)
     std::uint64_t talk_ticks = 0;        ///< ticks spent talking
     std::uint64_t times_selected = 0;    ///< times it entered the mix
     std::uint64_t packets_in = 0;        ///< RTP packets handed in by push_rtp
@@ -141,6 +178,10 @@ struct room_stats {
     std::uint32_t participants = 0;
     std::uint32_t mixing_rate_hz = 0;
     std::uint32_t talkers_mixed = 0;     ///< last tick
+    std::uint32_t encoders_run = 0;      ///< last tick: encoders that encoded audio (shared ones count once)
+    std::uint32_t shared_encoders = 0;   ///< shared encoders in the room
+    std::uint32_t listeners_shared = 0;  ///< last tick: RTP listeners sending a shared encoder's payloads
+    std::uint32_t decoders_skipped = 0;  ///< last tick: RTP participants not decoded (skip_silent_decode)
     double tick_mean_us = 0;             ///< wall time spent in tick(), mean since creation
     double tick_max_us = 0;
     double tick_last_us = 0;

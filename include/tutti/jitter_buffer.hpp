@@ -90,6 +90,7 @@ struct jitter_buffer_stats {
     std::uint64_t packets_overflow = 0;     ///< dropped because the buffer was full
     std::uint64_t packets_lost = 0;         ///< never arrived in time (played as FEC or PLC)
     std::uint64_t packets_decoded = 0;
+    std::uint64_t packets_not_decoded = 0;  ///< played out while decoding was off (set_decoding)
     std::uint64_t fec_recovered = 0;        ///< lost packets rebuilt from the next packet's FEC
     std::uint64_t concealed_samples = 0;    ///< PLC output, per channel
     std::uint64_t silence_samples = 0;      ///< silence/comfort noise output (DTX, start, long loss)
@@ -127,6 +128,15 @@ public:
     /// into `out` (out.frames() must equal tick_frames()). `now_us` is the
     /// host's clock at this tick. Never allocates.
     status get(interleaved_view<float> out, std::int64_t now_us) noexcept;
+
+    /// Off: get() keeps playing out on time — packets are consumed, losses,
+    /// late packets, delay and all counters move as usual — but nothing is
+    /// decoded and `out` is not written (packets_not_decoded counts them). For
+    /// a conference participant known to be silent: a decode costs far more
+    /// than the rest of get(). On again: the next packets are decoded (the
+    /// decoder resumes from the state it had when decoding stopped). [get-thread]
+    void set_decoding(bool on) noexcept;
+    bool decoding() const noexcept;
 
     /// Frames (per channel) get() produces each call.
     std::size_t tick_frames() const noexcept;

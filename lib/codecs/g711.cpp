@@ -131,6 +131,11 @@ public:
 
     void reset() noexcept override {}  // G.711 has no state
 
+    status copy_state_from(const encoder& other) noexcept override {
+        const auto* o = dynamic_cast<const g711_encoder*>(&other);
+        return o && o->law_ == law_ && o->format_ == format_ ? status::ok : status::unsupported;  // nothing to copy
+    }
+
 private:
     g711_law law_;
     audio_format format_;

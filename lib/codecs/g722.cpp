@@ -301,6 +301,13 @@ public:
 
     void reset() noexcept override { core_.reset(); }
 
+    status copy_state_from(const encoder& other) noexcept override {
+        const auto* o = dynamic_cast<const g722_encoder*>(&other);
+        if (!o || !(o->format_ == format_)) return status::unsupported;
+        core_ = o->core_;  // plain value state (QMF history, both ADPCM bands)
+        return status::ok;
+    }
+
 private:
     audio_format format_;
     g722_encoder_core core_;

@@ -32,6 +32,11 @@ public:
 
     void reset() noexcept override {}  // L16 has no state
 
+    status copy_state_from(const encoder& other) noexcept override {
+        const auto* o = dynamic_cast<const l16_encoder*>(&other);
+        return o && o->format_ == format_ ? status::ok : status::unsupported;  // nothing to copy
+    }
+
 private:
     audio_format format_;
 };

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <new>
 
 #include "tutti/kernels.hpp"
@@ -267,6 +268,18 @@ std::ptrdiff_t opus_encoder::encode(interleaved_view<const float> pcm, std::span
 }
 
 void opus_encoder::reset() noexcept { (void)opus_encoder_ctl(state_, OPUS_RESET_STATE); }
+
+status opus_encoder::copy_state_from(const encoder& other) noexcept {
+    const auto* o = dynamic_cast<const opus_encoder*>(&other);
+    if (!o || o->config_.sample_rate_hz != config_.sample_rate_hz || o->config_.channels != config_.channels ||
+        o->config_.frame_us != config_.frame_us)
+        return status::unsupported;
+    if (o == this) return status::ok;
+    // The ctl settings (bitrate, complexity, FEC, DTX...) live in the state too.
+    std::memcpy(static_cast<void*>(state_), o->state_, static_cast<std::size_t>(opus_encoder_get_size(config_.channels)));
+    config_ = o->config_;
+    return status::ok;
+}
 
 status opus_encoder::set_bitrate(int bitrate_bps) noexcept {
     if (!bitrate_valid(bitrate_bps)) return status::invalid_argument;

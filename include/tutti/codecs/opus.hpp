@@ -210,6 +210,11 @@ public:
     /// the settings and the counters are kept.
     void reset() noexcept override;
 
+    /// Copies another Opus encoder's whole state (libopus's OpusEncoder is
+    /// position independent: a memcpy) and settings. unsupported unless
+    /// `other` is an opus_encoder with the same rate, channels and frame.
+    [[nodiscard]] status copy_state_from(const encoder& other) noexcept override;
+
     /// Target bitrate in bit/s (6000..510000 or opus_bitrate_auto), from the next frame.
     [[nodiscard]] status set_bitrate(int bitrate_bps) noexcept;
     /// Complexity 0..10, from the next frame.
