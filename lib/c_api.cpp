@@ -156,8 +156,8 @@ tutti_room_event to_c(const tutti::room_event& e) noexcept {
     return c;
 }
 
-tutti_room_config room_config_to_c(const tutti::room_config& r) noexcept {
-    tutti_room_config c{};
+// Fills the fields of an already zeroed `c`.
+void room_config_to_c(const tutti::room_config& r, tutti_room_config& c) noexcept {
     c.struct_size = sizeof c;
     c.mixing_rate_hz = r.mixing_rate_hz;
     c.tick_us = r.tick_us;
@@ -176,7 +176,6 @@ tutti_room_config room_config_to_c(const tutti::room_config& r) noexcept {
     c.max_prompts = r.max_prompts;
     c.client_level_hold_ms = r.client_level_hold_ms;
     c.profile_stages = r.profile_stages ? 1 : 0;
-    return c;
 }
 
 tutti::room_config room_config_from_c(const tutti_room_config& c) noexcept {
@@ -347,15 +346,19 @@ const char* tutti_version_string(void) {
     return TUTTI_STR(TUTTI_VERSION_MAJOR) "." TUTTI_STR(TUTTI_VERSION_MINOR) "." TUTTI_STR(TUTTI_VERSION_PATCH);
 }
 
+// *_init zero every byte first (padding too): a newer library checks that the
+// bytes it does not know are zero, and an older caller's struct must pass that.
 void tutti_room_config_init(tutti_room_config* config) {
     if (config == nullptr) return;
-    *config = room_config_to_c(tutti::room_config{});
+    std::memset(config, 0, sizeof *config);
+    room_config_to_c(tutti::room_config{}, *config);
 }
 
 void tutti_rtp_participant_config_init(tutti_rtp_participant_config* config) {
     if (config == nullptr) return;
     const tutti::rtp_participant_config r;
-    tutti_rtp_participant_config c{};
+    std::memset(config, 0, sizeof *config);
+    tutti_rtp_participant_config& c = *config;
     c.struct_size = sizeof c;
     c.telephone_event_payload_type = r.telephone_event_payload_type;
     c.telephone_event_clock_hz = r.telephone_event_clock_hz;
@@ -370,13 +373,15 @@ void tutti_rtp_participant_config_init(tutti_rtp_participant_config* config) {
     c.expected_loss_percent = r.options.expected_loss_percent;
     c.opus_max_sample_rate_hz = r.options.opus_max_sample_rate_hz;
     c.default_frame_us = r.options.default_frame_us;
-    *config = c;
 }
 
 void tutti_pcm_participant_config_init(tutti_pcm_participant_config* config) {
     if (config == nullptr) return;
     const tutti::pcm_participant_config r;
-    *config = tutti_pcm_participant_config{sizeof(tutti_pcm_participant_config), r.sample_rate_hz, r.channels};
+    std::memset(config, 0, sizeof *config);
+    config->struct_size = sizeof *config;
+    config->sample_rate_hz = r.sample_rate_hz;
+    config->channels = r.channels;
 }
 
 int tutti_room_create(const tutti_room_config* config, tutti_room** out) {
@@ -551,7 +556,11 @@ int tutti_room_stop_prompt(tutti_room* room, uint32_t prompt) {
     TUTTI_CONTROL("tutti_room_stop_prompt", room, prompt, room->room->stop_prompt(prompt));
 }
 int tutti_room_enable_tap(tutti_room* room, int enabled) {
-    TUTTI_CONTROL("tutti_room_enable_tap", room, 0u, room->room->enable_tap(enabled != 0));
+    TUTTI_CHECK_ROOM("tutti_room_enable_tap", room);
+    return guarded("tutti_room_enable_tap", [&]() -> int {
+        const status s = room->room->enable_tap(enabled != 0);
+        return s == status::ok ? TUTTI_OK : fail(code(s), "tutti_room_enable_tap: %s", tutti::to_string(s));
+    });
 }
 
 
@@ -632,21 +641,15 @@ int tutti_room_pull_pcm(tutti_room* room, uint32_t participant, int16_t* samples
 int tutti_room_tick(tutti_room* room, int64_t now_us) {
     TUTTI_CHECK_ROOM("tutti_room_tick", room);
     const status s = room->room->tick(now_us);
-    if (room->callback != nullptr) {
-        // Drained in chunks through a stack array: no allocation in the tick.
-        tutti::room_event events[32];
-        for (;;) {
-            const std::size_t n = room->room->poll_events(events);
-            for (std::size_t i = 0; i < n; ++i) {
-                const tutti_room_event e = to_c(events[i]);
-                try {
-                    room->callback(room->callback_user, room, &e);
-                } catch (...) {  // a C++ host's callback threw: the exception must not unwind through C
-                    return fail_static(TUTTI_E_INTERNAL, "tutti_room_tick: the event callback threw an exception");
-                }
-                if (room->callback == nullptr) break;  // the callback removed itself
-            }
-            if (n < std::size(events) || room->callback == nullptr) break;
+    // Events go to the callback one at a time (no allocation: one on the stack),
+    // so that a callback that removes itself leaves the rest queued for polling.
+    tutti::room_event event;
+    while (room->callback != nullptr && room->room->poll_events(std::span<tutti::room_event>(&event, 1)) == 1) {
+        const tutti_room_event e = to_c(event);
+        try {
+            room->callback(room->callback_user, room, &e);
+        } catch (...) {  // a C++ host's callback threw: the exception must not unwind through C
+            return fail_static(TUTTI_E_INTERNAL, "tutti_room_tick: the event callback threw an exception");
         }
     }
     if (s != status::ok) return fail_static(code(s), "tutti_room_tick: the tick failed");
@@ -757,7 +760,8 @@ int tutti_room_get_stats(const tutti_room* room, tutti_room_stats* out) {
 int tutti_room_get_config(const tutti_room* room, tutti_room_config* out) {
     TUTTI_CHECK_ROOM("tutti_room_get_config", room);
     if (int e = check_out("tutti_room_get_config", "out", out, room_config_v1_size)) return e;
-    tutti_room_config c = room_config_to_c(room->room->config());
+    tutti_room_config c{};
+    room_config_to_c(room->room->config(), c);
     c.allocator = room->user_allocator;
     c.event_callback = room->callback;
     c.event_user = room->callback_user;

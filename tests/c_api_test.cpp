@@ -629,6 +629,24 @@ TEST(CApi, EventsByCallbackFromTickAndByPollingWithTheCallersStride) {
     EXPECT_EQ(tutti_room_poll_events(r.get(), nullptr, 0), 0);
 }
 
+TEST(CApi, ACallbackThatRemovesItselfLeavesTheRestForPolling) {
+    room_ptr r(make_room());
+    int calls = 0;
+    ASSERT_EQ(tutti_room_set_event_callback(
+                  r.get(),
+                  [](void* user, tutti_room* room, const tutti_room_event*) {
+                      ++*static_cast<int*>(user);
+                      EXPECT_EQ(tutti_room_set_event_callback(room, nullptr, nullptr), TUTTI_OK);
+                  },
+                  &calls),
+              TUTTI_OK);
+    for (int i = 0; i < 3; ++i) (void)join_pcm(r.get());  // three JOINED events at the next tick
+    ASSERT_EQ(tutti_room_tick(r.get(), 0), TUTTI_OK);
+    EXPECT_EQ(calls, 1);
+    const auto rest = poll_all(r.get());
+    EXPECT_EQ(std::count_if(rest.begin(), rest.end(), [](const tutti_room_event& e) { return e.kind == TUTTI_ROOM_EVENT_JOINED; }), 2);
+}
+
 TEST(CApi, ACallbackThatThrowsDoesNotUnwindThroughC) {
     room_ptr r(make_room());
     ASSERT_EQ(tutti_room_set_event_callback(

@@ -21,8 +21,9 @@
  *    reads older, smaller structs (missing fields take their defaults) and
  *    newer, larger ones as long as the fields it does not know are all zero
  *    (left at the defaults of a *_init() that sets them to zero); anything else
- *    is TUTTI_E_INVALID_ARGUMENT. Output structs (stats, events) are written up
- *    to the caller's struct_size.
+ *    is TUTTI_E_INVALID_ARGUMENT. The *_init() functions zero the whole struct
+ *    (padding included) before setting defaults, so build configs with them.
+ *    Output structs (stats, events) are written up to the caller's struct_size.
  *  - Units are in the names: _hz, _ms, _us (microseconds), _dbov (0 = full
  *    scale); "frames" count one sample per channel.
  *
@@ -151,7 +152,9 @@ typedef struct tutti_room tutti_room;
 /** Called from tutti_room_tick, on the tick thread, once per event after the
  *  tick's work is done. `event` is valid during the call only. It must not
  *  block, and must not call tutti_room_tick or tutti_room_destroy on this
- *  room; control calls from it are allowed but allocate on the tick thread. */
+ *  room; control calls from it are allowed but allocate on the tick thread.
+ *  It may replace or remove itself (tutti_room_set_event_callback): events
+ *  not yet delivered then go to the new callback, or wait for polling. */
 typedef void (*tutti_room_event_callback)(void* user, tutti_room* room, const tutti_room_event* event);
 
 /* ------------------------------------------------------------------------ */
