@@ -11,7 +11,9 @@
 #include <cmath>
 #include <cstring>
 #include <numbers>
+#include <atomic>
 #include <stdexcept>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -891,6 +893,53 @@ TEST(CApi, RoomFullIsOutOfMemoryWithAMessage) {
     std::uint32_t id = 0;
     EXPECT_EQ(tutti_room_join_pcm(r.get(), &p, &id), TUTTI_E_OUT_OF_MEMORY);
     EXPECT_NE(last_error().find("full"), std::string::npos) << last_error();
+}
+
+// The thread rules of tutti.h through the C layer: control calls from another
+// thread while the tick thread ticks, pushes and pulls (run under TSan in CI),
+// and tutti_last_error() kept per thread.
+TEST(CApi, ControlThreadWhileTickingAndLastErrorPerThread) {
+    room_ptr r(make_room());
+    std::vector<person> people(3);
+    for (int i = 0; i < 3; ++i) people[i].id = join_pcm(r.get()), people[i].voice = speech(i);
+    std::atomic<bool> done{false};
+    std::atomic<int> control_failures{0};
+    std::thread control([&] {
+        std::vector<float> beep(1600, 0.1f);
+        tutti_pcm_participant_config p;
+        tutti_pcm_participant_config_init(&p);
+        for (int round = 0; !done.load(); ++round) {
+            const int on = round & 1;
+            if (tutti_room_set_muted(r.get(), people[0].id, on) != TUTTI_OK) ++control_failures;
+            if (tutti_room_set_output_gain(r.get(), people[1].id, on ? 0.5f : 1.0f) != TUTTI_OK) ++control_failures;
+            if (tutti_room_set_hears(r.get(), people[2].id, people[1].id, on) != TUTTI_OK) ++control_failures;
+            std::uint32_t extra = 0, prompt = 0;
+            if (tutti_room_join_pcm(r.get(), &p, &extra) != TUTTI_OK || tutti_room_leave(r.get(), extra) != TUTTI_OK)
+                ++control_failures;
+            if (tutti_room_play_prompt(r.get(), TUTTI_WHOLE_ROOM, beep.data(), beep.size(), 16000, 1.0f, &prompt) == TUTTI_OK)
+                (void)tutti_room_stop_prompt(r.get(), prompt);
+            // A failure of our own: the message on this thread stays ours.
+            EXPECT_EQ(tutti_room_leave(r.get(), 0xfffffff0u), TUTTI_E_NOT_FOUND);
+            const std::string mine = tutti_last_error();
+            EXPECT_EQ(mine.rfind("tutti_room_leave: ", 0), 0u) << mine;
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    });
+    std::int16_t s[320] = {};
+    for (std::size_t t = 0; t < 150; ++t) {
+        for (auto& p : people) push(r.get(), p, t);
+        ASSERT_EQ(tutti_room_tick(r.get(), static_cast<std::int64_t>(t) * 20000), TUTTI_OK) << tutti_last_error();
+        for (auto& p : people) pull(r.get(), p);
+        ASSERT_EQ(tutti_room_push_pcm(r.get(), 0xfffffff0u, s, 320, 1), TUTTI_E_NOT_FOUND);
+        ASSERT_STREQ(tutti_last_error(), "tutti_room_push_pcm: unknown participant");
+        (void)poll_all(r.get());
+        std::this_thread::sleep_for(std::chrono::microseconds(200));  // let the control thread interleave
+    }
+    done = true;
+    control.join();
+    EXPECT_EQ(control_failures.load(), 0);
+    // The talkers kept being mixed through all of it.
+    EXPECT_GT(energy(people[0].heard), 1.0);
 }
 
 int event_sink_calls = 0;
