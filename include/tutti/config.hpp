@@ -6,6 +6,9 @@
 // silently mixing layouts.
 #pragma once
 
+// include/tutti/tutti.h (the C ABI) repeats these four macros; change both
+// (lib/c_api.cpp includes both: a mismatch is a macro-redefinition warning, an
+// error with TUTTI_WERROR as in CI).
 #define TUTTI_VERSION_MAJOR 0
 #define TUTTI_VERSION_MINOR 1
 #define TUTTI_VERSION_PATCH 0

@@ -15,16 +15,19 @@ echo "== find_package (installed)"
 cmake -S "$consumer" -B "$work/installed" "${gen[@]}" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/installed" >/dev/null
 "$work/installed/consumer"
+"$work/installed/c_consumer"
 
 echo "== find_package (build tree)"
 cmake -S "$consumer" -B "$work/buildtree" "${gen[@]}" -Dtutti_DIR="$build" >/dev/null
 cmake --build "$work/buildtree" >/dev/null
 "$work/buildtree/consumer"
+"$work/buildtree/c_consumer"
 
 echo "== add_subdirectory"
 cmake -S "$consumer" -B "$work/subdir" "${gen[@]}" -DTUTTI_CONSUMER_MODE=add_subdirectory -DTUTTI_SOURCE_DIR="$src" >/dev/null
 cmake --build "$work/subdir" >/dev/null
 "$work/subdir/consumer"
+"$work/subdir/c_consumer"
 
 echo "== pkg-config"
 pcdir=$(dirname "$(find "$work/prefix" -name tutti.pc | head -n 1)")
