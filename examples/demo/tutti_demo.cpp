@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "network_trace.hpp"
+#include "room_recorder.hpp"
 #include "tutti/codec_registry.hpp"
 #include "tutti/conference.hpp"
 #include "tutti/resampler.hpp"
@@ -123,21 +124,6 @@ double rms_dbov(const std::vector<float>& x) {
     double e = 0;
     for (float v : x) e += double(v) * v;
     return x.empty() || e <= 0 ? -127.0 : 10.0 * std::log10(e / static_cast<double>(x.size()));
-}
-
-// Records the room. One small function so that the WAV-recorder tap plugin can
-// replace it: today it keeps the tap's frames and writes them with wav.hpp.
-struct room_recording {
-    std::uint32_t rate_hz = 0;
-    std::vector<float> samples;
-};
-void record_tap(tutti::room& r, room_recording& rec, std::span<float> scratch) {
-    std::uint32_t rate = 0;
-    for (std::ptrdiff_t n; (n = r.pull_tap(scratch, &rate)) > 0;) {
-        if (rec.rate_hz == 0) rec.rate_hz = rate;
-        if (rate != rec.rate_hz) continue;  // the demo's room has a fixed rate; a changing one would need resampling
-        rec.samples.insert(rec.samples.end(), scratch.begin(), scratch.begin() + n);
-    }
 }
 
 // The picture of the call: one lane per participant with its input level, when
@@ -242,7 +228,8 @@ int main(int argc, char** argv) {
     std::string error;
     if (tutti::room::create({.mixing_rate_hz = 48000, .loudest_n = 2}, room, &error) != tutti::status::ok)
         return die("room: " + error);
-    if (room->enable_tap(true) != tutti::status::ok) return die("enable_tap");
+    tutti_examples::room_recorder recorder;
+    if (tutti_examples::start_room_recording(*room, recorder) != tutti::status::ok) return die("enable_tap");
     const tutti::codec_registry codecs = tutti::codec_registry::with_builtin_codecs();
     tutti::codec_options client_options;
     client_options.expected_loss_percent = 5;  // so the Opus clients spend bits on in-band FEC
@@ -289,8 +276,6 @@ int main(int argc, char** argv) {
 
     // The call, in simulated time: a packet of frame f leaves when f is
     // captured (f + 1 ticks in) and arrives after its trace delay.
-    room_recording recording;
-    std::vector<float> tap(960 * 2);
     std::vector<std::uint8_t> packet(1500);
     std::vector<float> decoded(5760 * 2);
     const std::size_t ticks = frames + 5;  // the last 25 frames are silence: the jitter buffers have drained by then
@@ -325,7 +310,7 @@ int main(int argc, char** argv) {
                 for (std::ptrdiff_t k = 0; k < got; ++k) p.heard.push_back(decoded[static_cast<std::size_t>(k) * df.channels]);
             }
         }
-        record_tap(*room, recording, tap);
+        recorder.on_tick(*room);
         tutti::room_event events[16];
         while (room->poll_events(events) > 0) {
         }
@@ -341,7 +326,7 @@ int main(int argc, char** argv) {
     };
     bool ok = true;
     for (const person& p : people) ok = write(out_dir / ("hears-" + std::string(p.name) + ".wav"), p.dec->format().sample_rate_hz, p.heard) && ok;
-    ok = write(out_dir / "room.wav", recording.rate_hz, recording.samples) && ok;
+    if (recorder.finish(*room, out_dir / "room.wav", &error) != tutti::status::ok) ok = fail("room.wav: " + error);
     write_svg(out_dir / "call.svg", people, ticks);
 
     // The table.
@@ -370,7 +355,7 @@ int main(int argc, char** argv) {
     for (const person& p : people)
         std::printf("  %-16s what %s heard (%u Hz): everyone but %s\n", ("hears-" + std::string(p.name) + ".wav").c_str(), p.name,
                     p.dec->format().sample_rate_hz, p.name);
-    std::printf("  %-16s the room mix, recorded from the mix tap (%u Hz)\n", "room.wav", recording.rate_hz);
+    std::printf("  %-16s the room mix, recorded from the mix tap (%u Hz)\n", "room.wav", recorder.rate_hz());
     std::printf("  %-16s timeline: who talked, who was mixed, levels, concealment\n", "call.svg");
     return ok ? 0 : 1;
 }
