@@ -175,6 +175,21 @@ int main(int argc, char** argv) {
         }
     });
 
+    // Baseline in the same run: a thread that only sleeps to the same 20 ms
+    // absolute deadlines and measures how late it wakes (what the machine's
+    // scheduler alone costs the tick thread).
+    std::vector<double> idle_late;
+    idle_late.reserve(frames + 100);
+    std::thread idle([&] {
+        std::int64_t next = (now_ns() / 20000000 + 1) * 20000000;
+        while (!done.load()) {
+            timespec ts{static_cast<time_t>(next / 1000000000), static_cast<long>(next % 1000000000)};
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr) == EINTR) {
+            }
+            idle_late.push_back(static_cast<double>(now_ns() - next) * 1e-3);
+            next += 20000000;
+        }
+    });
     const std::int64_t start = now_ns() + 100000000;  // 100 ms from now
     std::uint8_t packet[1500];
     for (const send_event& e : events) {
@@ -202,6 +217,9 @@ int main(int argc, char** argv) {
     server_thread.join();
     done.store(true);
     receiver.join();
+    idle.join();
+    std::sort(idle_late.begin(), idle_late.end());
+    auto q = [&](double p) { return idle_late.empty() ? 0.0 : idle_late[static_cast<std::size_t>(p * static_cast<double>(idle_late.size() - 1))]; };
 
     const auto t = server->timing();
     const double cpu = server->cpu_seconds();
@@ -220,6 +238,8 @@ int main(int argc, char** argv) {
     std::printf("  ticks: %llu, overruns %llu\n", static_cast<unsigned long long>(t.ticks), static_cast<unsigned long long>(t.overruns));
     std::printf("  tick work (room::tick + send) us: p50 %.0f  p99 %.0f  max %.0f\n", t.work_p50_us, t.work_p99_us, t.work_max_us);
     std::printf("  tick wake-up lateness us:         p50 %.0f  p99 %.0f  max %.0f\n", t.late_p50_us, t.late_p99_us, t.late_max_us);
+    std::printf("  baseline: idle thread's lateness:  p50 %.0f  p99 %.0f  max %.0f (same deadlines, no work)\n", q(0.5), q(0.99),
+                idle_late.empty() ? 0.0 : idle_late.back());
     std::printf("  server CPU (I/O + tick threads): %.1f %% of one core, %.2f %% per participant\n", 100.0 * cpu / run_s,
                 100.0 * cpu / run_s / static_cast<double>(n));
     if (check) {
