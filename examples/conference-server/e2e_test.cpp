@@ -339,7 +339,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < garbage; ++i) send_to(mallory, mallory_port, std::vector<std::uint8_t>(static_cast<std::size_t>(3 + i * 7), static_cast<std::uint8_t>(i)));
     for (int i = 0; i < wrong_pt; ++i) send_to(mallory, mallory_port, rtp(8, static_cast<std::uint16_t>(i), 160));
     for (int i = 0; i < unknown; ++i) send_to(stranger, mallory_port, rtp(0, static_cast<std::uint16_t>(i), 160));
-    for (int i = 0; i < flood; ++i) send_to(mallory, mallory_port, rtp(0, static_cast<std::uint16_t>(100 + i), 160));
+    for (int i = 0; i < flood; ++i) {  // 20000 packets/s, in bursts of 50 that fit the kernel's socket buffer
+        send_to(mallory, mallory_port, rtp(0, static_cast<std::uint16_t>(100 + i), 160));
+        if (i % 50 == 49) std::this_thread::sleep_for(2500us);
+    }
 
     for (pid_t s : senders) check(wait_for(s, 15s) == 0, "an ffmpeg sender finished");
     std::this_thread::sleep_for(1500ms);  // let the jitter buffers play out
