@@ -2,7 +2,8 @@
 //
 // Starts tutti-conference-server (its own process, ports chosen by the kernel
 // and read from its output, so parallel runs never collide), three ffmpeg
-// senders (alice and carol send Opus, bob sends PCMU, all real speech) and
+// senders (alice and carol send Opus, bob sends PCMU, all real speech; carol's
+// codec comes from an SDP offer file, the others' from rtpmaps) and
 // three ffmpeg receivers that write what the server sends each of them to WAV
 // (they read an .sdp file). Meanwhile the test itself plays "mallory": garbage
 // datagrams, a wrong payload type, packets from an unknown source and a flood.
@@ -288,7 +289,15 @@ int main(int argc, char** argv) {
     conf << "address 127.0.0.1\nstats 127.0.0.1:0\nmixing_rate 48000\nloudest 3\nrecord " << (work / "room.wav").string() << "\n";
     for (auto& p : t) {
         p.receive_port = free_udp_port();
-        conf << "participant " << p.name << " port=0 codec=" << p.codec << " pt=" << p.pt << " send=127.0.0.1:" << p.receive_port << "\n";
+        if (p.name == "carol") {  // carol's codec comes from an SDP offer (Opus first, PCMU as a fallback)
+            std::ofstream(work / "carol-offer.sdp") << "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                                                       "m=audio 5004 RTP/AVP 111 0 101\r\na=rtpmap:111 opus/48000/2\r\n"
+                                                       "a=fmtp:111 useinbandfec=1\r\na=rtpmap:101 telephone-event/8000\r\na=ptime:20\r\n";
+            conf << "participant carol port=0 sdp=" << (work / "carol-offer.sdp").string();
+        } else {
+            conf << "participant " << p.name << " port=0 codec=" << p.codec << " pt=" << p.pt;
+        }
+        conf << " send=127.0.0.1:" << p.receive_port << "\n";
     }
     conf << "participant mallory port=0 codec=PCMU/8000 pt=0 from=127.0.0.1:" << ntohs(ma.sin_port) << "\n";
     std::ofstream(work / "server.conf") << conf.str();
