@@ -279,7 +279,6 @@ struct conference_server::impl {
         std::vector<pollfd> fds;
         for (auto& p : peers) fds.push_back({p->fd, POLLIN, 0});
         fds.push_back({stop_fd, POLLIN, 0});
-        if (stats_fd >= 0) fds.push_back({stats_fd, POLLIN, 0});
         std::uint8_t buf[2048];
         while (!stopping.load()) {
             if (poll(fds.data(), fds.size(), 500) < 0 && errno != EINTR) break;
@@ -293,12 +292,19 @@ struct conference_server::impl {
                     on_datagram(*peers[i], buf, static_cast<std::size_t>(n), src, monotonic_ns());
                 }
             }
-            if (stats_fd >= 0 && (fds.back().revents & POLLIN)) {
-                const int c = accept(stats_fd, nullptr, nullptr);
-                if (c >= 0) serve_http(c);
-            }
         }
         io_cpu_s = thread_cpu_s();
+    }
+
+    // The statistics endpoint has its own thread: a slow HTTP client must not
+    // hold up packet reception (serve_http may wait up to 200 ms for a request).
+    void stats_loop() {
+        pollfd fds[2] = {{stats_fd, POLLIN, 0}, {stop_fd, POLLIN, 0}};
+        while (!stopping.load()) {
+            if (poll(fds, 2, 500) <= 0 || !(fds[0].revents & POLLIN)) continue;
+            const int c = accept(stats_fd, nullptr, nullptr);
+            if (c >= 0) serve_http(c);
+        }
     }
 
     void tick_loop() {
@@ -481,9 +487,12 @@ tutti::status conference_server::create(const server_config& config, std::unique
 
 tutti::status conference_server::run(std::string* error) {
     std::thread ticker([this] { impl_->tick_loop(); });
+    std::thread stats;
+    if (impl_->stats_fd >= 0) stats = std::thread([this] { impl_->stats_loop(); });
     impl_->io_loop();
     impl_->stopping.store(true);
     ticker.join();
+    if (stats.joinable()) stats.join();
     if (!impl_->config.record_path.empty())
         return impl_->recorder.finish(*impl_->room, impl_->config.record_path, error);
     return tutti::status::ok;

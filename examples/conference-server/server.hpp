@@ -2,16 +2,17 @@
 //
 // One tutti::room; one UDP port per participant (bound on a configurable
 // address, loopback by default); codecs from a small config file (an rtpmap per
-// participant, or an SDP offer file). Two threads:
+// participant, or an SDP offer file). Two threads carry the media:
 //   * the I/O thread (run()'s caller) receives datagrams, drops bad traffic
 //     (unknown source, not RTP, wrong payload type, floods: each counted per
 //     participant and reason) and hands the rest to room::push_rtp with the
-//     arrival time on CLOCK_MONOTONIC; it also answers the Prometheus text
-//     endpoint on a loopback TCP port;
+//     arrival time on CLOCK_MONOTONIC;
 //   * the tick thread sleeps with clock_nanosleep(TIMER_ABSTIME) to the next
 //     multiple of the tick (absolute deadlines: no drift), runs room::tick,
 //     sends what room::pull_rtp gives, feeds the recorder and publishes a
 //     statistics snapshot.
+// A third, small thread answers the Prometheus text endpoint on a loopback TCP
+// port from that snapshot (so a slow HTTP client cannot delay packets).
 // stop() may be called from any thread (or a signal-handling thread).
 #pragma once
 
