@@ -17,6 +17,7 @@
 #include "tutti/detail/spsc_ring.hpp"
 #include "tutti/kernels.hpp"
 #include "tutti/limiter.hpp"
+#include "tutti/plugin_host.hpp"
 #include "tutti/resampler.hpp"
 #include "tutti/rtp.hpp"
 #include "tutti/rtp_packetizer.hpp"
@@ -68,7 +69,8 @@ struct prompt;
 
 namespace {
 enum class command_kind : std::uint8_t {
-    add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate, play, stop_prompt, tap
+    add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate, play, stop_prompt, tap,
+    plugin_attach, plugin_detach
 };
 struct command {
     command_kind kind = command_kind::add;
@@ -76,8 +78,37 @@ struct command {
     participant_id other = 0;   // hears/not_hears: the talker; stop_prompt: the prompt id
     float value = 0.0f;
     prompt* new_prompt = nullptr;  // play: handed to the tick, which retires it when done
+    plugin_instance* plugin = nullptr;  // plugin_attach/detach (`other`: the chain, see chain_index)
 };
 }  // namespace
+
+// Processors or taps at one point, called in order by the tick. The room's
+// control side keeps them alive (impl::attachments) while they are here.
+struct plugin_chain {
+    plugin_instance* items[max_plugins_per_point] = {};
+    std::size_t count = 0;
+    bool empty() const noexcept { return count == 0; }
+    void add(plugin_instance* p) noexcept {
+        if (count < max_plugins_per_point) items[count++] = p;  // the control side keeps count <= max
+    }
+    bool remove(plugin_instance* p) noexcept {
+        for (std::size_t i = 0; i < count; ++i)
+            if (items[i] == p) {
+                std::copy(items + i + 1, items + count, items + i);  // keep the order
+                items[--count] = nullptr;
+                return true;
+            }
+        return false;
+    }
+    void process(float* audio, std::size_t frames) noexcept {
+        for (std::size_t i = 0; i < count; ++i) items[i]->process(audio, frames);
+    }
+    void tap(const float* audio, std::size_t frames) noexcept {
+        for (std::size_t i = 0; i < count; ++i) items[i]->process(audio, frames);
+    }
+};
+// Chains of a participant, indexed by chain_index().
+enum plugin_chain_index : std::uint32_t { input_processors, input_taps, output_processors, output_taps, chain_count };
 
 // An injected PCM prompt. Built on a control thread, played by the tick,
 // handed back through `retired_prompts` for freeing.
@@ -151,6 +182,7 @@ struct participant {
     bool has_private = false;
 
     limiter lim;
+    plugin_chain chains[chain_count];  // attached plugins (room::attach_plugin)
 
     // Control state (written by the tick from commands).
     float input_gain = 1.0f, input_gain_now = 1.0f;
@@ -199,6 +231,19 @@ struct room::impl {
     detail::mpmc_queue<participant*> retired;
     detail::mpmc_queue<prompt*> retired_prompts;
     std::atomic<detail::spsc_ring*> tap_ring{nullptr};  // published before the first tap command
+    detail::mpmc_queue<plugin_instance*> retired_plugins{64};  // detached by the tick, released by the control side
+
+    // Attached plugins (control side): the references that keep them alive.
+    struct attachment {
+        attachment_id id = 0;
+        participant* target = nullptr;  // nullptr: the room mix
+        std::uint32_t chain = 0;
+        std::shared_ptr<plugin_instance> instance;
+        bool detaching = false;  // detach sent: released when the tick hands it back
+    };
+    std::vector<attachment> attachments;
+    attachment_id next_attachment = 1;
+    plugin_chain room_taps;  // tick side
 
     // Tick side.
     std::vector<participant*> active;     // reserved to max_participants at creation
@@ -245,10 +290,23 @@ struct room::impl {
     void collect_retired() {  // [control side]
         participant* p;
         while (retired.pop(p)) {
+            // Its plugins go with it (a detach already sent comes back through retired_plugins).
+            std::erase_if(attachments, [&](attachment& a) {
+                if (a.target != p || a.detaching) return false;
+                a.instance->release();
+                return true;
+            });
             free_slots.push_back(p->slot);
             control_slots[p->slot] = nullptr;
             delete p;
         }
+        plugin_instance* gone;
+        while (retired_plugins.pop(gone))
+            std::erase_if(attachments, [&](attachment& a) {
+                if (a.instance.get() != gone || !a.detaching) return false;
+                a.instance->release();
+                return true;
+            });
         prompt* q;
         while (retired_prompts.pop(q)) {
             control_prompts.erase(std::find(control_prompts.begin(), control_prompts.end(), q));
@@ -313,6 +371,13 @@ struct room::impl {
                     if (q->id == c.other) q->stop = true;
                 return;
             case command_kind::tap: tap_on = c.value != 0.0f; return;
+            case command_kind::plugin_attach:
+                (c.target ? c.target->chains[c.other] : room_taps).add(c.plugin);
+                return;
+            case command_kind::plugin_detach:
+                (c.target ? c.target->chains[c.other] : room_taps).remove(c.plugin);
+                (void)retired_plugins.push(c.plugin);  // the control side keeps detaches in flight below its capacity
+                return;
             default: break;
         }
         participant& p = *c.target;
@@ -429,6 +494,7 @@ struct room::impl {
         }
         resample_exact(p.path->in.get(), mono, in_frames, p.input.data(), frames);
         stage_end(tick_stage::resample_in);
+        p.chains[input_processors].process(p.input.data(), frames);
         gain_ramp(p.input.data(), p.input.data(), p.input_gain_now, p.input_gain, frames);
         p.input_gain_now = p.input_gain;
         // Level and talk detection.
@@ -609,6 +675,7 @@ struct room::impl {
             std::memcpy(m, p.private_prompts.data(), frames * sizeof(float));
             gain_ramp(m, m, p.output_gain_now, p.output_gain, frames);
             p.output_gain_now = p.output_gain;
+            p.chains[output_processors].process(m, frames);
             p.lim.process({m, frames});
             return m;
         }
@@ -616,7 +683,7 @@ struct room::impl {
         bool relations = false;
         for (std::size_t i = 0; i < p.not_heard_count && !relations; ++i) relations = contributor(p.not_heard[i]) != nullptr;
         const bool plain_gain = p.output_gain == 1.0f && p.output_gain_now == 1.0f;
-        if (!own && !relations && plain_gain && !p.has_private) return common.data();  // the shared mix most listeners hear
+        if (!own && !relations && plain_gain && !p.has_private && p.chains[output_processors].empty()) return common.data();  // the shared mix most listeners hear
         float* m = p.mix.data();
         if (own) mix_minus(m, total.data(), p.contribution.data(), 1.0f, frames);
         else std::memcpy(m, total.data(), frames * sizeof(float));
@@ -625,6 +692,7 @@ struct room::impl {
         if (p.has_private) accumulate(m, p.private_prompts.data(), frames);
         gain_ramp(m, m, p.output_gain_now, p.output_gain, frames);
         p.output_gain_now = p.output_gain;
+        p.chains[output_processors].process(m, frames);
         p.lim.process({m, frames});
         return m;
     }
@@ -693,6 +761,12 @@ struct room::impl {
         }
     }
 
+    // Plugin taps on the room mix (what the mix tap gets) and on each voice.
+    void run_taps() {
+        room_taps.tap(common.data(), frames);
+        for (participant* p : active) p->chains[input_taps].tap(p->input.data(), frames);
+    }
+
     void run_tick(std::int64_t now_us) {
         command c;
         while (commands.pop(c)) apply(c);
@@ -706,11 +780,17 @@ struct room::impl {
         select_talkers();
         mix_room();
         mix_prompts();
+        run_taps();
         stage_end(tick_stage::mix);
         for (participant* p : active) {
             if (p->leaving) continue;
-            if (p->deaf && !p->has_private) skip_output(*p);
-            else produce_output(*p, hear(*p));
+            if (p->deaf && !p->has_private) {
+                skip_output(*p);
+                continue;
+            }
+            const float* heard = hear(*p);
+            p->chains[output_taps].tap(heard, frames);
+            produce_output(*p, heard);
         }
         // Leaving participants go once they are ramped out of the mix.
         for (std::size_t i = 0; i < active.size();) {
@@ -737,6 +817,7 @@ room::~room() {
     impl_->collect_retired();
     for (participant* p : impl_->control_slots) delete p;  // every participant not yet retired has its slot
     for (prompt* q : impl_->control_prompts) delete q;      // and every prompt not yet freed is listed
+    for (auto& a : impl_->attachments) a.instance->release();  // the host may attach them elsewhere
 }
 
 status room::create(const room_config& config, std::unique_ptr<room>& out, std::string* error) noexcept {
@@ -1048,6 +1129,79 @@ status room::enable_tap(bool enabled) {
         r.tap_ring.store(r.tap_owner.get(), std::memory_order_release);
     }
     return r.send({command_kind::tap, nullptr, 0, enabled ? 1.0f : 0.0f});
+}
+
+status room::attach_plugin(participant_id target, plugin_point where, std::shared_ptr<plugin_instance> instance, attachment_id& out,
+                           std::string* error) {
+    impl& r = *impl_;
+    auto fail = [&](status s, const char* why) {
+        if (error) *error = why;
+        return s;
+    };
+    if (!instance) return fail(status::invalid_argument, "no plugin instance");
+    const bool processor = instance->kind() == plugin_kind::processor;
+    std::uint32_t chain = 0;
+    switch (where) {
+        case plugin_point::input: chain = processor ? input_processors : input_taps; break;
+        case plugin_point::output: chain = processor ? output_processors : output_taps; break;
+        case plugin_point::room_mix:
+            if (processor) return fail(status::invalid_argument, "only taps can be attached to the room mix (mix-minus needs the unprocessed mix)");
+            break;
+        default: return fail(status::invalid_argument, "unknown plugin point");
+    }
+    if ((where == plugin_point::room_mix) != (target == whole_room))
+        return fail(status::invalid_argument, "the room mix takes target whole_room, the other points a participant");
+    if (r.config.mixing_rate_hz == 0)
+        return fail(status::unsupported, "plugins need a room with a fixed mixing rate (room_config::mixing_rate_hz)");
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    participant* p = nullptr;
+    if (target != whole_room) {
+        p = r.lookup(target);
+        if (!p || p->leave_requested) return fail(status::not_found, "no such participant");
+    }
+    const auto used = std::count_if(r.attachments.begin(), r.attachments.end(),
+                                    [&](const impl::attachment& a) { return a.target == p && a.chain == chain; });
+    if (static_cast<std::size_t>(used) >= max_plugins_per_point)
+        return fail(status::out_of_memory, "max_plugins_per_point plugins are attached there already");
+    if (!instance->claim()) return fail(status::invalid_argument, "the plugin instance is attached already");
+    try {
+        const std::uint32_t frames = static_cast<std::uint32_t>(std::uint64_t{r.config.mixing_rate_hz} * r.config.tick_us / 1000000);
+        if (status s = instance->activate(r.config.mixing_rate_hz, frames, error); s != status::ok) {
+            instance->release();
+            return s;
+        }
+        r.attachments.reserve(r.attachments.size() + 1);  // so that nothing below can throw once the command is queued
+        command c{command_kind::plugin_attach, p, chain, 0.0f};
+        c.plugin = instance.get();
+        if (r.send(c) != status::ok) {
+            instance->release();
+            return fail(status::out_of_memory, "control queue full");
+        }
+        out = r.next_attachment++;
+        r.attachments.push_back({out, p, chain, std::move(instance), false});
+        return status::ok;
+    } catch (const std::bad_alloc&) {
+        instance->release();
+        return fail(status::out_of_memory, "out of memory");
+    }
+}
+
+status room::detach_plugin(attachment_id id) {
+    impl& r = *impl_;
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    const auto it = std::find_if(r.attachments.begin(), r.attachments.end(), [&](const impl::attachment& a) { return a.id == id; });
+    if (id == 0 || it == r.attachments.end() || it->detaching) return status::not_found;
+    if (it->target && it->target->leave_requested) return status::ok;  // it goes with its participant
+    // Detaches in flight stay below retired_plugins' capacity, so the tick's push never fails.
+    if (std::count_if(r.attachments.begin(), r.attachments.end(), [](const impl::attachment& a) { return a.detaching; }) >= 60)
+        return status::out_of_memory;
+    command c{command_kind::plugin_detach, it->target, it->chain, 0.0f};
+    c.plugin = it->instance.get();
+    if (status s = r.send(c); s != status::ok) return s;
+    it->detaching = true;
+    return status::ok;
 }
 
 std::ptrdiff_t room::pull_tap(std::span<float> out, std::uint32_t* rate_hz) noexcept {
