@@ -1,0 +1,272 @@
+// Plugins end to end: the loader refuses broken shared objects with a clear
+// message; the example plugins (examples/plugins) do their job inside a room;
+// failing or stalling processors are bypassed without harming anyone else;
+// and the tick still never allocates with plugins attached.
+#include "tutti/plugin_host.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "alloc_counter.hpp"
+#include "tutti/codec_registry.hpp"
+#include "tutti/conference.hpp"
+#include "tutti/kernels.hpp"
+#include "tutti/resampler.hpp"
+#include "tutti/rtp.hpp"
+#include "tutti/rtp_packetizer.hpp"
+#include "tutti/wav.hpp"
+
+namespace {
+
+using namespace tutti;
+
+// 16 kHz speech at -26 dBov RMS, resampled to `rate`.
+std::vector<float> speech(const char* file, std::uint32_t rate) {
+    wav_file w;
+    EXPECT_EQ(read_wav_file(std::string(TUTTI_SPEECH_DIR) + file, w), status::ok);
+    const float rms = std::sqrt(sum_squares(w.samples.data(), w.samples.size()) / static_cast<float>(w.samples.size()));
+    for (float& x : w.samples) x *= 0.05f / rms;
+    if (rate == 16000) return w.samples;
+    std::unique_ptr<resampler> rs;
+    EXPECT_EQ(resampler::create(16000, rate, 1, rs), status::ok);
+    std::vector<float> out(w.samples.size() * rate / 16000 + 64);
+    std::size_t written = 0;
+    for (std::size_t i = 0; i + 320 <= w.samples.size(); i += 320) {
+        const auto n = rs->process(interleaved_view<const float>(w.samples.data() + i, 320, 1),
+                                   interleaved_view<float>(out.data() + written, out.size() - written, 1));
+        written += static_cast<std::size_t>(std::max<std::ptrdiff_t>(n, 0));
+    }
+    out.resize(written);
+    return out;
+}
+const char* const speech_a = "/librivox/sense_and_sensibility_01_austen_64kb-0870.wav";
+const char* const speech_b = "/librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
+
+double correlation_at(const std::vector<float>& a, const std::vector<float>& b, std::size_t lag) {
+    double ab = 0, aa = 0, bb = 0;
+    const std::size_t n = std::min(a.size(), b.size() > lag ? b.size() - lag : 0);
+    for (std::size_t i = 0; i < n; ++i) {
+        ab += double(a[i]) * b[i + lag];
+        aa += double(a[i]) * a[i];
+        bb += double(b[i + lag]) * b[i + lag];
+    }
+    return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : 0.0;
+}
+[[maybe_unused]] double max_correlation(const std::vector<float>& a, const std::vector<float>& b, std::size_t max_lag) {
+    double best = 0;
+    for (std::size_t lag = 0; lag <= max_lag; ++lag) best = std::max(best, correlation_at(a, b, lag));
+    return best;
+}
+
+std::shared_ptr<plugin> load(const char* path) {
+    std::shared_ptr<plugin> p;
+    std::string error;
+    EXPECT_EQ(plugin::load(path, p, &error), status::ok) << error;
+    return p;
+}
+
+std::vector<std::int16_t> frame_of(const std::vector<float>& v, std::size_t t, std::size_t n) {
+    std::vector<float> f(n);
+    for (std::size_t i = 0; i < n; ++i) f[i] = t * n + i < v.size() ? v[t * n + i] : 0.0f;
+    std::vector<std::int16_t> s(n);
+    float_to_s16(f.data(), s.data(), n);
+    return s;
+}
+
+TEST(Plugin, BrokenPluginsAreRefusedWithAReason) {
+    struct refusal {
+        const char* path;
+        status expected;
+        const char* says;
+    } cases[] = {
+        {"/nonexistent/plugin.so", status::not_found, "no such file"},
+        {TUTTI_FIXTURE_BAD_ABI, status::unsupported, "built for plugin ABI 99.0.0"},
+        {TUTTI_FIXTURE_NO_ENTRY, status::not_found, "does not export the symbol tutti_plugin_entry"},
+        {TUTTI_FIXTURE_NULL_INIT, status::malformed, "entry's init is NULL"},
+        {TUTTI_TEST_SOURCE_DIR "/plugin_test.cpp", status::malformed, "cannot be loaded"},
+    };
+    for (const refusal& c : cases) {
+        std::shared_ptr<plugin> p;
+        std::string error;
+        EXPECT_EQ(plugin::load(c.path, p, &error), c.expected) << c.path;
+        EXPECT_NE(error.find(c.says), std::string::npos) << error;
+        EXPECT_NE(error.find(c.path), std::string::npos) << error;  // names the file
+        EXPECT_EQ(p, nullptr);
+    }
+    // A processor with a NULL process() is refused when created.
+    auto good = load(TUTTI_FIXTURE_GOOD);
+    ASSERT_TRUE(good);
+    EXPECT_EQ(good->processor_ids(), (std::vector<std::string>{"half", "fail", "stall", "null-process"}));
+    std::shared_ptr<plugin_instance> inst;
+    std::string error;
+    EXPECT_EQ(good->create_processor("null-process", inst, &error), status::malformed);
+    EXPECT_NE(error.find("null-process has a NULL function pointer"), std::string::npos) << error;
+    EXPECT_EQ(good->create_processor("nope", inst, &error), status::not_found);
+    EXPECT_EQ(good->create_tap("half", inst, &error), status::not_found);  // it makes no taps
+    // Parameters: unknown keys and bad values come back with the plugin's sentence.
+    auto speex = load(TUTTI_SPEEX_PLUGIN);
+    ASSERT_EQ(speex->create_processor("org.tutti.example.speex-preprocess", inst, &error), status::ok) << error;
+    EXPECT_EQ(inst->set_param("colour", "blue", &error), status::not_found);
+    EXPECT_NE(error.find("unknown parameter \"colour\""), std::string::npos) << error;
+    EXPECT_EQ(inst->set_param("noise_suppress_db", "-99", &error), status::invalid_argument);
+    EXPECT_NE(error.find("-60..0"), std::string::npos) << error;
+    EXPECT_EQ(inst->set_param("noise_suppress_db", "-30", &error), status::ok) << error;
+    EXPECT_EQ(inst->params().size(), 4u);
+}
+
+// Three PCM talkers; A has a processor that fails after 5 calls, B one that
+// stalls 30 ms a call (budget 5 ms). Both are bypassed, then disabled, and C
+// hears the same as in a room without plugins.
+TEST(Plugin, FailingAndStallingProcessorsAreBypassedAndDisabled) {
+    auto fixtures = load(TUTTI_FIXTURE_GOOD);
+    ASSERT_TRUE(fixtures);
+    std::unique_ptr<room> with, without;
+    const room_config rc{.mixing_rate_hz = 16000, .tick_us = 20000, .max_participants = 8, .loudest_n = 3};
+    ASSERT_EQ(room::create(rc, with), status::ok);
+    ASSERT_EQ(room::create(rc, without), status::ok);
+    participant_id ids[2][3];
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(with->join_pcm({.sample_rate_hz = 16000}, ids[0][i]), status::ok);
+        ASSERT_EQ(without->join_pcm({.sample_rate_hz = 16000}, ids[1][i]), status::ok);
+    }
+    std::shared_ptr<plugin_instance> fail, stall;
+    ASSERT_EQ(fixtures->create_processor("fail", fail), status::ok);
+    ASSERT_EQ(fixtures->create_processor("stall", stall), status::ok);
+    stall->set_guard({.budget_us = 5000, .max_failures_in_row = 3});
+    attachment_id a1 = 0, a2 = 0;
+    std::string error;
+    ASSERT_EQ(with->attach_plugin(ids[0][0], plugin_point::input, fail, a1, &error), status::ok) << error;
+    ASSERT_EQ(with->attach_plugin(ids[0][1], plugin_point::input, stall, a2, &error), status::ok) << error;
+    // Attaching the same instance twice is refused.
+    attachment_id again = 0;
+    EXPECT_EQ(with->attach_plugin(ids[0][2], plugin_point::input, fail, again, &error), status::invalid_argument);
+    const std::vector<float> voices[3] = {speech(speech_a, 16000), speech(speech_b, 16000),
+                                          speech("/librivox/sense_and_sensibility_01_austen_64kb-0890.wav", 16000)};
+    std::vector<float> heard[2];
+    std::vector<std::int16_t> out(320);
+    for (std::size_t t = 0; t < 150; ++t) {
+        for (int room_index = 0; room_index < 2; ++room_index) {
+            room& r = room_index == 0 ? *with : *without;
+            for (int i = 0; i < 2; ++i) {  // C stays silent and listens
+                const auto f = frame_of(voices[i], t, 320);
+                ASSERT_EQ(r.push_pcm(ids[room_index][i], interleaved_view<const std::int16_t>(f.data(), 320, 1)), status::ok);
+            }
+            const auto silence = frame_of({}, t, 320);
+            ASSERT_EQ(r.push_pcm(ids[room_index][2], interleaved_view<const std::int16_t>(silence.data(), 320, 1)), status::ok);
+            ASSERT_EQ(r.tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+            for (int i = 0; i < 3; ++i) {
+                ASSERT_EQ(r.pull_pcm(ids[room_index][i], interleaved_view<std::int16_t>(out.data(), 320, 1)), 320);
+                if (i == 2 && t >= 25)
+                    for (std::int16_t x : out) heard[room_index].push_back(x / 32768.0f);
+            }
+        }
+    }
+    const plugin_instance_stats fs = fail->stats(), ss = stall->stats();
+    EXPECT_EQ(fs.calls, 8u);  // 5 good, 3 failures in a row, then no more calls
+    EXPECT_EQ(fs.errors, 3u);
+    EXPECT_EQ(fs.last_error, TUTTI_PLUGIN_E_INTERNAL);
+    EXPECT_TRUE(fs.disabled);
+    EXPECT_EQ(fs.bypassed, 150u - 5u);
+    EXPECT_EQ(ss.calls, 3u);
+    EXPECT_EQ(ss.overruns, 3u);
+    EXPECT_GE(ss.max_call_ns, 25'000'000u);
+    EXPECT_TRUE(ss.disabled);
+    // Once both are out of the way, C hears what it hears without plugins.
+    ASSERT_EQ(heard[0].size(), heard[1].size());
+    EXPECT_GT(correlation_at(heard[0], heard[1], 0), 0.999);
+    EXPECT_EQ(with->stats().ticks, 150u);
+    EXPECT_EQ(with->detach_plugin(a1), status::ok);
+    EXPECT_EQ(with->detach_plugin(a1), status::not_found);
+}
+
+// Noisy speech through the SpeexDSP preprocessor on the talker's input: the
+// listener's noise floor drops by a measured amount and the speech stays.
+TEST(Plugin, SpeexPreprocessorLowersTheNoiseFloorAndKeepsSpeech) {
+    auto speex = load(TUTTI_SPEEX_PLUGIN);
+    ASSERT_TRUE(speex);
+    // Talk detection is opened wide so the listener hears the talker all the time, pauses included.
+    const room_config rc{.mixing_rate_hz = 16000, .max_participants = 4, .talk_start_dbov = -90.0f, .talk_stop_dbov = -100.0f};
+    std::unique_ptr<room> rooms[2];
+    participant_id talker[2], listener[2];
+    for (auto& r : rooms) ASSERT_EQ(room::create(rc, r), status::ok);
+    for (int i = 0; i < 2; ++i) {
+        ASSERT_EQ(rooms[i]->join_pcm({.sample_rate_hz = 16000}, talker[i]), status::ok);
+        ASSERT_EQ(rooms[i]->join_pcm({.sample_rate_hz = 16000}, listener[i]), status::ok);
+    }
+    std::shared_ptr<plugin_instance> ns;
+    ASSERT_EQ(speex->create_processor("org.tutti.example.speex-preprocess", ns), status::ok);
+    attachment_id id = 0;
+    std::string error;
+    ASSERT_EQ(rooms[0]->attach_plugin(talker[0], plugin_point::input, ns, id, &error), status::ok) << error;
+
+    const std::vector<float> clean = speech(speech_a, 16000);  // -26 dBov
+    std::vector<float> noisy = clean;
+    std::mt19937 rng(42);
+    std::normal_distribution<float> noise(0.0f, 0.005f);  // -46 dBov white noise: 20 dB SNR
+    for (float& x : noisy) x += noise(rng);
+    const std::size_t ticks = clean.size() / 320;
+    std::vector<float> heard[2];
+    std::vector<std::int16_t> out(320);
+    const auto silence = frame_of({}, 0, 320);
+    for (std::size_t t = 0; t < ticks; ++t) {
+        const auto f = frame_of(noisy, t, 320);
+        for (int i = 0; i < 2; ++i) {
+            ASSERT_EQ(rooms[i]->push_pcm(talker[i], interleaved_view<const std::int16_t>(f.data(), 320, 1)), status::ok);
+            ASSERT_EQ(rooms[i]->push_pcm(listener[i], interleaved_view<const std::int16_t>(silence.data(), 320, 1)), status::ok);
+            ASSERT_EQ(rooms[i]->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+            (void)rooms[i]->pull_pcm(talker[i], interleaved_view<std::int16_t>(out.data(), 320, 1));
+            ASSERT_EQ(rooms[i]->pull_pcm(listener[i], interleaved_view<std::int16_t>(out.data(), 320, 1)), 320);
+            for (std::int16_t x : out) heard[i].push_back(x / 32768.0f);
+        }
+    }
+    // Pauses: the quietest 15 % of ticks of the clean speech; speech: the loudest 30 %.
+    // The first second is the preprocessor's adaptation and is not measured.
+    std::vector<float> energies;
+    for (std::size_t t = 50; t < ticks; ++t) energies.push_back(sum_squares(clean.data() + t * 320, 320) / 320.0f);
+    std::sort(energies.begin(), energies.end());
+    const float pause_below = energies[energies.size() * 15 / 100], loud_above = energies[energies.size() * 70 / 100];
+    double pause_energy[2] = {}, speech_energy[2] = {};
+    std::size_t pauses = 0, loud = 0;
+    // SpeexDSP's preprocessor delays by one frame (its analysis window spans two).
+    const std::size_t delay[2] = {1, 0};
+    for (std::size_t t = 50; t + 1 < ticks; ++t) {
+        const float e = sum_squares(clean.data() + t * 320, 320) / 320.0f;
+        const bool pause = e < pause_below, voiced = e > loud_above;
+        pauses += pause;
+        loud += voiced;
+        for (int i = 0; i < 2; ++i) {
+            const double h = sum_squares(heard[i].data() + (t + delay[i]) * 320, 320) / 320.0;
+            if (pause) pause_energy[i] += h;
+            if (voiced) speech_energy[i] += h;
+        }
+    }
+    ASSERT_GT(pauses, 20u);
+    ASSERT_GT(loud, 20u);
+    const double floor_drop_db = 10.0 * std::log10(pause_energy[1] / pause_energy[0]);
+    const double speech_change_db = 10.0 * std::log10(speech_energy[0] / speech_energy[1]);
+    std::printf("speex: noise floor lowered by %.1f dB over %zu pause ticks; speech level changed by %+.2f dB over %zu ticks\n",
+                floor_drop_db, pauses, speech_change_db, loud);
+    EXPECT_GT(floor_drop_db, 12.0);
+    EXPECT_GT(speech_change_db, -3.0);
+    const std::vector<float> clean_tail(clean.begin() + 50 * 320, clean.begin() + static_cast<std::ptrdiff_t>(ticks * 320));
+    const std::vector<float> heard_tail(heard[0].begin() + 50 * 320, heard[0].end());
+    const double kept = correlation_at(clean_tail, heard_tail, 320);
+    std::printf("speex: correlation with the clean speech %.3f\n", kept);
+
+    EXPECT_GT(kept, 0.9);
+    const auto st = ns->stats();
+    EXPECT_EQ(st.calls, ticks);
+    EXPECT_EQ(st.bypassed, 0u);
+}
+
+}  // namespace
