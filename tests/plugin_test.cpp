@@ -272,3 +272,255 @@ TEST(Plugin, SpeexPreprocessorLowersTheNoiseFloorAndKeepsSpeech) {
 }
 
 }  // namespace
+
+namespace {
+
+// The WAV recorder on the room mix: the file holds exactly what the mix tap
+// saw, and it is a valid WAV while the recording is still running.
+TEST(Plugin, WavRecorderWritesTheRoomMixAndIsValidMidCall) {
+    auto wav = load(TUTTI_WAV_PLUGIN);
+    ASSERT_TRUE(wav);
+    std::unique_ptr<room> r;
+    ASSERT_EQ(room::create({.mixing_rate_hz = 16000, .max_participants = 4}, r), status::ok);
+    participant_id a = 0, b = 0;
+    ASSERT_EQ(r->join_pcm({.sample_rate_hz = 16000}, a), status::ok);
+    ASSERT_EQ(r->join_pcm({.sample_rate_hz = 8000}, b), status::ok);
+    const std::string path = std::filesystem::temp_directory_path() / ("tutti_recorder_" + std::to_string(::getpid()) + ".wav");
+    std::shared_ptr<plugin_instance> rec;
+    std::string error;
+    ASSERT_EQ(wav->create_tap("org.tutti.example.wav-recorder", rec, &error), status::ok) << error;
+    attachment_id id = 0;
+    EXPECT_EQ(r->attach_plugin(whole_room, plugin_point::room_mix, rec, id, &error), status::invalid_argument);  // no path yet
+    EXPECT_NE(error.find("set the path parameter"), std::string::npos) << error;
+    ASSERT_EQ(rec->set_param("path", path, &error), status::ok) << error;
+    ASSERT_EQ(r->attach_plugin(whole_room, plugin_point::room_mix, rec, id, &error), status::ok) << error;
+    EXPECT_EQ(rec->set_param("path", "/tmp/x.wav", &error), status::invalid_argument);  // active: refused
+    ASSERT_EQ(r->enable_tap(true), status::ok);
+    const auto va = speech(speech_a, 16000), vb = speech(speech_b, 8000);
+    std::vector<float> expected, tap(960);
+    std::vector<std::int16_t> out(320);
+    const std::size_t ticks = 100;
+    for (std::size_t t = 0; t < ticks; ++t) {
+        const auto fa = frame_of(va, t, 320), fb = frame_of(vb, t, 160);
+        ASSERT_EQ(r->push_pcm(a, interleaved_view<const std::int16_t>(fa.data(), 320, 1)), status::ok);
+        ASSERT_EQ(r->push_pcm(b, interleaved_view<const std::int16_t>(fb.data(), 160, 1)), status::ok);
+        ASSERT_EQ(r->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+        (void)r->pull_pcm(a, interleaved_view<std::int16_t>(out.data(), 320, 1));
+        (void)r->pull_pcm(b, interleaved_view<std::int16_t>(out.data(), 160, 1));
+        ASSERT_EQ(r->pull_tap(tap), 320);
+        expected.insert(expected.end(), tap.begin(), tap.begin() + 320);
+    }
+    // Mid-call: the writer thread catches up within its 5 ms period; the file is then whole.
+    const std::uintmax_t want = 44 + ticks * 320 * 2;
+    for (int i = 0; i < 400 && (!std::filesystem::exists(path) || std::filesystem::file_size(path) < want); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    wav_file w;
+    ASSERT_EQ(read_wav_file(path, w, &error), status::ok) << error;
+    EXPECT_EQ(w.sample_rate_hz, 16000u);
+    EXPECT_EQ(w.channels, 1u);
+    ASSERT_EQ(w.frames(), ticks * 320);  // the header's sizes match the audio written so far
+    float worst = 0;
+    for (std::size_t i = 0; i < expected.size(); ++i) worst = std::max(worst, std::abs(w.samples[i] - expected[i]));
+    EXPECT_LE(worst, 1.0f / 32768.0f);  // int16 rounding only
+    double energy = 0;
+    for (float x : w.samples) energy += double(x) * x;
+    EXPECT_GT(energy, 1.0);  // real audio, not silence
+    // Detach, release: the file stays as it was.
+    ASSERT_EQ(r->detach_plugin(id), status::ok);
+    ASSERT_EQ(r->tick(ticks * 20000), status::ok);
+    ASSERT_EQ(r->set_muted(a, false), status::ok);  // a control call collects the retired instance
+    EXPECT_FALSE(rec->attached());
+    EXPECT_EQ(rec->stats().calls, ticks);
+    rec.reset();
+    wav_file again;
+    ASSERT_EQ(read_wav_file(path, again, &error), status::ok) << error;
+    EXPECT_EQ(again.frames(), ticks * 320);
+    std::filesystem::remove(path);
+}
+
+#ifdef TUTTI_GSM_PLUGIN
+// GSM 06.10 from a plugin: round trip quality on speech, then a GSM caller and
+// a PCMU caller hear each other in a room.
+TEST(Plugin, GsmCodecPluginRoundTripAndInteropWithPcmu) {
+    auto gsm = load(TUTTI_GSM_PLUGIN);
+    ASSERT_TRUE(gsm);
+    EXPECT_EQ(gsm->codec_names(), std::vector<std::string>{"GSM"});
+    codec_registry registry = codec_registry::with_builtin_codecs();
+    std::string error;
+    ASSERT_EQ(gsm->register_codecs(registry, false, &error), status::ok) << error;
+    sdp_format f;
+    f.payload_type = 3;
+    f.encoding_name = "GSM";
+    f.clock_rate_hz = 8000;
+    std::unique_ptr<encoder> enc;
+    std::unique_ptr<decoder> dec;
+    ASSERT_EQ(registry.make_encoder(f, {}, enc, &error), status::ok) << error;
+    ASSERT_EQ(registry.make_decoder(f, {}, dec, &error), status::ok) << error;
+    EXPECT_EQ(enc->format().frame_samples(), 160u);
+    sdp_format wrong = f;
+    wrong.clock_rate_hz = 16000;
+    EXPECT_EQ(registry.make_encoder(wrong, {}, enc, &error), status::invalid_argument);
+    EXPECT_NE(error.find("GSM/8000"), std::string::npos) << error;
+
+    const auto voice = speech(speech_a, 8000);
+    std::vector<float> decoded;
+    std::vector<std::uint8_t> payload(100);
+    std::vector<float> pcm(160);
+    for (std::size_t i = 0; i + 160 <= voice.size(); i += 160) {
+        const auto n = enc->encode(interleaved_view<const float>(voice.data() + i, 160, 1), payload);
+        ASSERT_EQ(n, 33);
+        ASSERT_EQ(dec->frames_in({payload.data(), 33}), 160);
+        ASSERT_EQ(dec->decode({payload.data(), 33}, interleaved_view<float>(pcm.data(), 160, 1)), 160);
+        decoded.insert(decoded.end(), pcm.begin(), pcm.end());
+    }
+    EXPECT_LT(dec->frames_in({payload.data(), 32}), 0);  // not a whole frame
+    const double c = max_correlation(voice, decoded, 16);
+    std::printf("gsm: round-trip correlation %.3f on %zu s of speech\n", c, voice.size() / 8000);
+    EXPECT_GT(c, 0.85);
+    // Concealment falls back to the host's fade (the plugin has none).
+    EXPECT_EQ(dec->conceal(interleaved_view<float>(pcm.data(), 160, 1)), 160);
+
+    // In a room: the room's own registry learns GSM.
+    std::unique_ptr<room> r;
+    ASSERT_EQ(room::create({.mixing_rate_hz = 8000, .max_participants = 4}, r), status::ok);
+    ASSERT_EQ(gsm->register_codecs(r->codecs(), false, &error), status::ok) << error;
+    sdp_format pcmu;
+    pcmu.payload_type = 0;
+    pcmu.encoding_name = "PCMU";
+    pcmu.clock_rate_hz = 8000;
+    participant_id gsm_id = 0, pcmu_id = 0;
+    rtp_participant_config gc, pc;
+    gc.receive = gc.send = f;
+    gc.ssrc = 1;
+    pc.receive = pc.send = pcmu;
+    pc.ssrc = 2;
+    ASSERT_EQ(r->join_rtp(gc, gsm_id, &error), status::ok) << error;
+    ASSERT_EQ(r->join_rtp(pc, pcmu_id, &error), status::ok) << error;
+    std::unique_ptr<encoder> caller_enc;
+    std::unique_ptr<decoder> pcmu_dec;
+    ASSERT_EQ(registry.make_encoder(f, {}, caller_enc), status::ok);
+    ASSERT_EQ(registry.make_decoder(pcmu, {}, pcmu_dec), status::ok);
+    rtp_packetizer packetizer;
+    rtp_packetizer_config out_stream;
+    out_stream.ssrc = 77;
+    out_stream.payload_type = 3;
+    out_stream.clock_rate_hz = 8000;
+    ASSERT_EQ(packetizer.init(out_stream), status::ok);
+    std::vector<std::uint8_t> packet(1500);
+    std::vector<float> heard;
+    const std::size_t ticks = std::min<std::size_t>(voice.size() / 160, 250);
+    for (std::size_t t = 0; t < ticks; ++t) {
+        const std::int64_t now = static_cast<std::int64_t>(t) * 20000;
+        const auto n = caller_enc->encode(interleaved_view<const float>(voice.data() + t * 160, 160, 1), payload);
+        ASSERT_EQ(n, 33);
+        const auto len = packetizer.packetize({payload.data(), 33}, 160, false, packet);
+        ASSERT_GT(len, 0);
+        ASSERT_EQ(r->push_rtp(gsm_id, {packet.data(), static_cast<std::size_t>(len)}, now + 1000), status::ok);
+        ASSERT_EQ(r->tick(now + 20000), status::ok);
+        for (;;) {
+            const auto got = r->pull_rtp(pcmu_id, packet);
+            ASSERT_GE(got, 0);
+            if (got == 0) break;
+            rtp_packet_view view;
+            ASSERT_EQ(parse_rtp({packet.data(), static_cast<std::size_t>(got)}, view), rtp_parse_result::ok);
+            const auto k = pcmu_dec->decode(view.payload(), interleaved_view<float>(pcm.data(), 160, 1));
+            ASSERT_EQ(k, 160);
+            heard.insert(heard.end(), pcm.begin(), pcm.end());
+        }
+        while (r->pull_rtp(gsm_id, packet) > 0) {
+        }
+    }
+    const std::vector<float> sent(voice.begin(), voice.begin() + static_cast<std::ptrdiff_t>(ticks * 160));
+    const double ci = max_correlation(sent, heard, 1600);  // the jitter buffer's delay
+    std::printf("gsm: GSM caller heard by a PCMU caller, correlation %.3f\n", ci);
+    EXPECT_GT(ci, 0.7);
+}
+#endif
+
+// With an input processor, an output processor, an input tap and a room tap
+// attached, the tick allocates nothing (operator new and tutti's malloc calls;
+// the plugins' own malloc calls are not counted: they do theirs in activate).
+TEST(Plugin, TickNeverAllocatesWithPluginsAttached) {
+    auto speex = load(TUTTI_SPEEX_PLUGIN);
+    auto fixtures = load(TUTTI_FIXTURE_GOOD);
+    auto wav = load(TUTTI_WAV_PLUGIN);
+    std::unique_ptr<room> r;
+    ASSERT_EQ(room::create({.mixing_rate_hz = 16000, .max_participants = 8}, r), status::ok);
+    participant_id ids[3];
+    for (auto& id : ids) ASSERT_EQ(r->join_pcm({.sample_rate_hz = 16000}, id), status::ok);
+    std::shared_ptr<plugin_instance> ns, half, rec_room, rec_input;
+    ASSERT_EQ(speex->create_processor("org.tutti.example.speex-preprocess", ns), status::ok);
+    ASSERT_EQ(fixtures->create_processor("half", half), status::ok);
+    ASSERT_EQ(wav->create_tap("org.tutti.example.wav-recorder", rec_room), status::ok);
+    ASSERT_EQ(wav->create_tap("org.tutti.example.wav-recorder", rec_input), status::ok);
+    const std::string base = std::filesystem::temp_directory_path() / ("tutti_alloc_" + std::to_string(::getpid()));
+    ASSERT_EQ(rec_room->set_param("path", base + "_room.wav"), status::ok);
+    ASSERT_EQ(rec_input->set_param("path", base + "_input.wav"), status::ok);
+    for (auto* p : {&ns, &half, &rec_room, &rec_input}) (*p)->set_guard({.budget_us = 0});  // no disabling on a busy machine
+    attachment_id a[4];
+    std::string error;
+    ASSERT_EQ(r->attach_plugin(ids[0], plugin_point::input, ns, a[0], &error), status::ok) << error;
+    ASSERT_EQ(r->attach_plugin(ids[1], plugin_point::output, half, a[1], &error), status::ok) << error;
+    ASSERT_EQ(r->attach_plugin(whole_room, plugin_point::room_mix, rec_room, a[2], &error), status::ok) << error;
+    ASSERT_EQ(r->attach_plugin(ids[2], plugin_point::input, rec_input, a[3], &error), status::ok) << error;
+    const auto v = speech(speech_a, 16000);
+    std::vector<std::int16_t> out(320);
+    std::uint64_t allocations = 0;
+    for (std::size_t t = 0; t < 200; ++t) {
+        const auto f = frame_of(v, t, 320);
+        for (auto id : ids) ASSERT_EQ(r->push_pcm(id, interleaved_view<const std::int16_t>(f.data(), 320, 1)), status::ok);
+        tutti_test::alloc_counter counter;
+        ASSERT_EQ(r->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+        allocations += counter.count();
+        for (auto id : ids) (void)r->pull_pcm(id, interleaved_view<std::int16_t>(out.data(), 320, 1));
+    }
+    EXPECT_EQ(allocations, 0u);
+    for (auto* p : {&ns, &half, &rec_room, &rec_input}) EXPECT_EQ((*p)->stats().calls, 200u);
+    // Leaving takes the participant's plugins with it.
+    ASSERT_EQ(r->leave(ids[2]), status::ok);
+    for (std::size_t t = 200; t < 205; ++t) ASSERT_EQ(r->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+    ASSERT_EQ(r->set_muted(ids[0], true), status::ok);
+    EXPECT_FALSE(rec_input->attached());
+    EXPECT_TRUE(rec_room->attached());
+    r.reset();
+    EXPECT_FALSE(rec_room->attached());
+    rec_room.reset();
+    rec_input.reset();
+    std::filesystem::remove(base + "_room.wav");
+    std::filesystem::remove(base + "_input.wav");
+}
+
+// Rules of attach_plugin.
+TEST(Plugin, AttachChecksItsArguments) {
+    auto fixtures = load(TUTTI_FIXTURE_GOOD);
+    std::shared_ptr<plugin_instance> half;
+    ASSERT_EQ(fixtures->create_processor("half", half), status::ok);
+    std::unique_ptr<room> automatic, fixed;
+    ASSERT_EQ(room::create({}, automatic), status::ok);
+    ASSERT_EQ(room::create({.mixing_rate_hz = 8000}, fixed), status::ok);
+    participant_id p = 0;
+    ASSERT_EQ(automatic->join_pcm({.sample_rate_hz = 8000}, p), status::ok);
+    attachment_id id = 0;
+    std::string error;
+    EXPECT_EQ(automatic->attach_plugin(p, plugin_point::input, half, id, &error), status::unsupported);
+    EXPECT_NE(error.find("fixed mixing rate"), std::string::npos) << error;
+    ASSERT_EQ(fixed->join_pcm({.sample_rate_hz = 8000}, p), status::ok);
+    EXPECT_EQ(fixed->attach_plugin(whole_room, plugin_point::room_mix, half, id, &error), status::invalid_argument);
+    EXPECT_NE(error.find("only taps"), std::string::npos) << error;
+    EXPECT_EQ(fixed->attach_plugin(12345, plugin_point::input, half, id, &error), status::not_found);
+    EXPECT_EQ(fixed->attach_plugin(p, plugin_point::input, nullptr, id, &error), status::invalid_argument);
+    ASSERT_EQ(fixed->attach_plugin(p, plugin_point::output, half, id, &error), status::ok) << error;
+    EXPECT_EQ(half->sample_rate_hz(), 8000u);
+    EXPECT_EQ(half->frames(), 160u);
+    std::vector<std::shared_ptr<plugin_instance>> more(max_plugins_per_point);
+    attachment_id ids[max_plugins_per_point];
+    for (std::size_t i = 0; i + 1 < max_plugins_per_point; ++i) {
+        ASSERT_EQ(fixtures->create_processor("half", more[i]), status::ok);
+        ASSERT_EQ(fixed->attach_plugin(p, plugin_point::output, more[i], ids[i], &error), status::ok) << error;
+    }
+    ASSERT_EQ(fixtures->create_processor("half", more.back()), status::ok);
+    EXPECT_EQ(fixed->attach_plugin(p, plugin_point::output, more.back(), id, &error), status::out_of_memory);
+    EXPECT_FALSE(more.back()->attached());
+}
+
+}  // namespace
