@@ -128,7 +128,7 @@ status plugin_instance::activate(std::uint32_t sample_rate_hz, std::uint32_t fra
 }
 
 void plugin_instance::deactivate() noexcept {
-    if (!active_) return;
+    if (!active_ || attached()) return;  // a room's tick may be calling it
     if (processor_) processor_->deactivate(processor_);
     else tap_->deactivate(tap_);
     active_ = false;

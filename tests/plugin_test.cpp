@@ -142,6 +142,7 @@ TEST(Plugin, FailingAndStallingProcessorsAreBypassedAndDisabled) {
     std::shared_ptr<plugin_instance> fail, stall;
     ASSERT_EQ(fixtures->create_processor("fail", fail), status::ok);
     ASSERT_EQ(fixtures->create_processor("stall", stall), status::ok);
+    fail->set_guard({.budget_us = 0, .max_failures_in_row = 3});  // errors only: a preempted call must not count here
     stall->set_guard({.budget_us = 5000, .max_failures_in_row = 3});
     attachment_id a1 = 0, a2 = 0;
     std::string error;
@@ -293,6 +294,7 @@ TEST(Plugin, WavRecorderWritesTheRoomMixAndIsValidMidCall) {
     EXPECT_EQ(r->attach_plugin(whole_room, plugin_point::room_mix, rec, id, &error), status::invalid_argument);  // no path yet
     EXPECT_NE(error.find("set the path parameter"), std::string::npos) << error;
     ASSERT_EQ(rec->set_param("path", path, &error), status::ok) << error;
+    ASSERT_EQ(rec->set_param("ring_ms", "10000", &error), status::ok) << error;  // ticks run faster than real time here
     ASSERT_EQ(r->attach_plugin(whole_room, plugin_point::room_mix, rec, id, &error), status::ok) << error;
     EXPECT_EQ(rec->set_param("path", "/tmp/x.wav", &error), status::invalid_argument);  // active: refused
     ASSERT_EQ(r->enable_tap(true), status::ok);
@@ -448,21 +450,26 @@ TEST(Plugin, TickNeverAllocatesWithPluginsAttached) {
     ASSERT_EQ(room::create({.mixing_rate_hz = 16000, .max_participants = 8}, r), status::ok);
     participant_id ids[3];
     for (auto& id : ids) ASSERT_EQ(r->join_pcm({.sample_rate_hz = 16000}, id), status::ok);
-    std::shared_ptr<plugin_instance> ns, half, rec_room, rec_input;
+    std::shared_ptr<plugin_instance> ns, half, rec_room, rec_input, rec_output;
     ASSERT_EQ(speex->create_processor("org.tutti.example.speex-preprocess", ns), status::ok);
     ASSERT_EQ(fixtures->create_processor("half", half), status::ok);
     ASSERT_EQ(wav->create_tap("org.tutti.example.wav-recorder", rec_room), status::ok);
     ASSERT_EQ(wav->create_tap("org.tutti.example.wav-recorder", rec_input), status::ok);
+    ASSERT_EQ(wav->create_tap("org.tutti.example.wav-recorder", rec_output), status::ok);
     const std::string base = std::filesystem::temp_directory_path() / ("tutti_alloc_" + std::to_string(::getpid()));
     ASSERT_EQ(rec_room->set_param("path", base + "_room.wav"), status::ok);
     ASSERT_EQ(rec_input->set_param("path", base + "_input.wav"), status::ok);
-    for (auto* p : {&ns, &half, &rec_room, &rec_input}) (*p)->set_guard({.budget_us = 0});  // no disabling on a busy machine
-    attachment_id a[4];
+    ASSERT_EQ(rec_output->set_param("path", base + "_output.wav"), status::ok);
+    // The test ticks faster than real time: give the writer threads room (a real call fills 2 s in 2 s).
+    for (auto* p : {&rec_room, &rec_input, &rec_output}) ASSERT_EQ((*p)->set_param("ring_ms", "10000"), status::ok);
+    for (auto* p : {&ns, &half, &rec_room, &rec_input, &rec_output}) (*p)->set_guard({.budget_us = 0});  // no disabling on a busy machine
+    attachment_id a[5];
     std::string error;
     ASSERT_EQ(r->attach_plugin(ids[0], plugin_point::input, ns, a[0], &error), status::ok) << error;
     ASSERT_EQ(r->attach_plugin(ids[1], plugin_point::output, half, a[1], &error), status::ok) << error;
     ASSERT_EQ(r->attach_plugin(whole_room, plugin_point::room_mix, rec_room, a[2], &error), status::ok) << error;
     ASSERT_EQ(r->attach_plugin(ids[2], plugin_point::input, rec_input, a[3], &error), status::ok) << error;
+    ASSERT_EQ(r->attach_plugin(ids[1], plugin_point::output, rec_output, a[4], &error), status::ok) << error;
     const auto v = speech(speech_a, 16000);
     std::vector<std::int16_t> out(320);
     std::uint64_t allocations = 0;
@@ -475,10 +482,23 @@ TEST(Plugin, TickNeverAllocatesWithPluginsAttached) {
         for (auto id : ids) (void)r->pull_pcm(id, interleaved_view<std::int16_t>(out.data(), 320, 1));
     }
     EXPECT_EQ(allocations, 0u);
-    for (auto* p : {&ns, &half, &rec_room, &rec_input}) EXPECT_EQ((*p)->stats().calls, 200u);
+    for (auto* p : {&ns, &half, &rec_room, &rec_input, &rec_output}) EXPECT_EQ((*p)->stats().calls, 200u);
+    // What participant 1 hears went through "half" (before its limiter) and into its output recorder.
+    ASSERT_EQ(r->detach_plugin(a[4]), status::ok);
+    ASSERT_EQ(r->tick(200 * 20000), status::ok);
+    ASSERT_EQ(r->set_muted(ids[1], false), status::ok);
+    EXPECT_FALSE(rec_output->attached());
+    rec_output.reset();  // deactivates: the writer drains and closes
+    wav_file heard_by_1;
+    ASSERT_EQ(read_wav_file(base + "_output.wav", heard_by_1), status::ok);
+    EXPECT_EQ(heard_by_1.frames(), 200u * 320u);
+    double e = 0;
+    for (float x : heard_by_1.samples) e += double(x) * x;
+    EXPECT_GT(e, 0.1);
+    std::filesystem::remove(base + "_output.wav");
     // Leaving takes the participant's plugins with it.
     ASSERT_EQ(r->leave(ids[2]), status::ok);
-    for (std::size_t t = 200; t < 205; ++t) ASSERT_EQ(r->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+    for (std::size_t t = 201; t < 206; ++t) ASSERT_EQ(r->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
     ASSERT_EQ(r->set_muted(ids[0], true), status::ok);
     EXPECT_FALSE(rec_input->attached());
     EXPECT_TRUE(rec_room->attached());

@@ -91,7 +91,8 @@ public:
     /// (one tick), and the host's scratch. room::attach_plugin does it; call it
     /// yourself only to use an instance outside a room. [control-thread]
     [[nodiscard]] status activate(std::uint32_t sample_rate_hz, std::uint32_t frames, std::string* error = nullptr);
-    /// Frees what activate allocated. Not while attached. [control-thread]
+    /// Frees what activate allocated (a recorder finishes its file). Does
+    /// nothing while attached to a room. [control-thread]
     void deactivate() noexcept;
     bool active() const noexcept { return active_; }
     std::uint32_t sample_rate_hz() const noexcept { return rate_; }
