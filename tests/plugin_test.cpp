@@ -278,6 +278,51 @@ TEST(Plugin, SpeexPreprocessorLowersTheNoiseFloorAndKeepsSpeech) {
     std::printf("speex: %.1f us per 20 ms call at 16 kHz (mean)\n", static_cast<double>(st.total_call_ns) / static_cast<double>(st.calls) / 1000.0);
 }
 
+// The same plugin with agc=1 on what a listener hears (an output processor):
+// speech sent 20 dB too quiet reaches the listener louder by a measured amount.
+TEST(Plugin, SpeexAgcRaisesQuietSpeechAsAnOutputProcessor) {
+    auto speex = load(TUTTI_SPEEX_PLUGIN);
+    ASSERT_TRUE(speex);
+    const room_config rc{.mixing_rate_hz = 16000, .max_participants = 4, .talk_start_dbov = -90.0f, .talk_stop_dbov = -100.0f};
+    std::unique_ptr<room> rooms[2];
+    participant_id talker[2], listener[2];
+    for (int i = 0; i < 2; ++i) {
+        ASSERT_EQ(room::create(rc, rooms[i]), status::ok);
+        ASSERT_EQ(rooms[i]->join_pcm({.sample_rate_hz = 16000}, talker[i]), status::ok);
+        ASSERT_EQ(rooms[i]->join_pcm({.sample_rate_hz = 16000}, listener[i]), status::ok);
+    }
+    std::shared_ptr<plugin_instance> agc;
+    ASSERT_EQ(speex->create_processor("org.tutti.example.speex-preprocess", agc), status::ok);
+    std::string error;
+    ASSERT_EQ(agc->set_param("agc", "1", &error), status::ok) << error;
+    ASSERT_EQ(agc->set_param("denoise", "0", &error), status::ok) << error;
+    agc->set_guard({.budget_us = 20000});
+    attachment_id id = 0;
+    ASSERT_EQ(rooms[0]->attach_plugin(listener[0], plugin_point::output, agc, id, &error), status::ok) << error;
+    std::vector<float> quiet = speech(speech_b, 16000);  // -26 dBov ...
+    for (float& x : quiet) x *= 0.1f;                    // ... now -46 dBov
+    const std::size_t ticks = quiet.size() / 320;
+    double energy[2] = {};
+    std::vector<std::int16_t> out(320);
+    const auto silence = frame_of({}, 0, 320);
+    for (std::size_t t = 0; t < ticks; ++t) {
+        const auto f = frame_of(quiet, t, 320);
+        for (int i = 0; i < 2; ++i) {
+            ASSERT_EQ(rooms[i]->push_pcm(talker[i], interleaved_view<const std::int16_t>(f.data(), 320, 1)), status::ok);
+            ASSERT_EQ(rooms[i]->push_pcm(listener[i], interleaved_view<const std::int16_t>(silence.data(), 320, 1)), status::ok);
+            ASSERT_EQ(rooms[i]->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+            (void)rooms[i]->pull_pcm(talker[i], interleaved_view<std::int16_t>(out.data(), 320, 1));
+            ASSERT_EQ(rooms[i]->pull_pcm(listener[i], interleaved_view<std::int16_t>(out.data(), 320, 1)), 320);
+            if (t >= ticks / 2)  // once the AGC has converged
+                for (std::int16_t x : out) energy[i] += double(x) * x;
+        }
+    }
+    const double gain_db = 10.0 * std::log10(energy[0] / energy[1]);
+    std::printf("speex agc: quiet speech (-46 dBov) raised by %.1f dB in the second half\n", gain_db);
+    EXPECT_GT(gain_db, 6.0);
+    EXPECT_EQ(agc->stats().bypassed, 0u);
+}
+
 }  // namespace
 
 namespace {
