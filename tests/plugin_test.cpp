@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -577,6 +578,61 @@ TEST(Plugin, TickNeverAllocatesWithPluginsAttached) {
     rec_input.reset();
     std::filesystem::remove(base + "_room.wav");
     std::filesystem::remove(base + "_input.wav");
+}
+
+// Attach and detach from another thread while the tick runs, and let a
+// participant with plugins leave: instances reach and leave the tick only
+// through the command queue, and are freed on control threads (ASan and TSan
+// builds check the hand-over).
+TEST(Plugin, AttachAndDetachFromAnotherThreadWhileTicking) {
+    auto fixtures = load(TUTTI_FIXTURE_GOOD);
+    std::unique_ptr<room> r;
+    ASSERT_EQ(room::create({.mixing_rate_hz = 16000, .max_participants = 8}, r), status::ok);
+    participant_id a = 0, b = 0;
+    ASSERT_EQ(r->join_pcm({.sample_rate_hz = 16000}, a), status::ok);
+    ASSERT_EQ(r->join_pcm({.sample_rate_hz = 16000}, b), status::ok);
+    std::atomic<bool> done{false};
+    std::atomic<int> attached{0}, failures{0};
+    std::vector<std::weak_ptr<plugin_instance>> made;
+    std::thread control([&] {
+        std::vector<attachment_id> ids;
+        for (int i = 0; i < 300 && !done; ++i) {
+            std::shared_ptr<plugin_instance> inst;
+            if (fixtures->create_processor("half", inst) != status::ok) ++failures;
+            inst->set_guard({.budget_us = 0});
+            made.push_back(inst);
+            attachment_id id = 0;
+            if (r->attach_plugin(i % 2 ? a : b, i % 3 ? plugin_point::input : plugin_point::output, inst, id) == status::ok) {
+                ids.push_back(id);
+                ++attached;
+            }
+            if (ids.size() > 4) {
+                if (r->detach_plugin(ids.front()) != status::ok) ++failures;
+                ids.erase(ids.begin());
+            }
+            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        if (r->leave(b) != status::ok) ++failures;
+    });
+    std::vector<std::int16_t> f(320, 1000), out(320);
+    for (std::size_t t = 0; t < 600; ++t) {
+        for (auto id : {a, b}) (void)r->push_pcm(id, interleaved_view<const std::int16_t>(f.data(), 320, 1));
+        ASSERT_EQ(r->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+        for (auto id : {a, b}) (void)r->pull_pcm(id, interleaved_view<std::int16_t>(out.data(), 320, 1));
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    done = true;
+    control.join();
+    for (std::size_t t = 600; t < 610; ++t) ASSERT_EQ(r->tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+    ASSERT_EQ(r->set_muted(a, false), status::ok);  // collects what the tick handed back
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_GT(attached.load(), 50);
+    // Only a's last few attachments are still held by the room; every other instance is freed.
+    std::size_t alive = 0;
+    for (auto& w : made) alive += !w.expired();
+    EXPECT_LE(alive, 5u);
+    r.reset();
+    for (auto& w : made) EXPECT_TRUE(w.expired());
 }
 
 // Rules of attach_plugin.
