@@ -17,6 +17,7 @@
 #include "tutti/detail/spsc_ring.hpp"
 #include "tutti/kernels.hpp"
 #include "tutti/limiter.hpp"
+#include "tutti/plugin_host.hpp"
 #include "tutti/resampler.hpp"
 #include "tutti/rtp.hpp"
 #include "tutti/rtp_packetizer.hpp"
@@ -75,7 +76,8 @@ struct encoder_group;
 
 namespace {
 enum class command_kind : std::uint8_t {
-    add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate, play, stop_prompt, tap, add_group, drop_group
+    add, remove, input_gain, output_gain, mute, deaf, hears, not_hears, set_rate, play, stop_prompt, tap, add_group, drop_group,
+    plugin_attach, plugin_detach
 };
 struct command {
     command_kind kind = command_kind::add;
@@ -84,8 +86,37 @@ struct command {
     float value = 0.0f;
     prompt* new_prompt = nullptr;  // play: handed to the tick, which retires it when done
     encoder_group* group = nullptr;  // add_group/drop_group
+    plugin_instance* plugin = nullptr;  // plugin_attach/detach (`other`: the chain, see chain_index)
 };
 }  // namespace
+
+// Processors or taps at one point, called in order by the tick. The room's
+// control side keeps them alive (impl::attachments) while they are here.
+struct plugin_chain {
+    plugin_instance* items[max_plugins_per_point] = {};
+    std::size_t count = 0;
+    bool empty() const noexcept { return count == 0; }
+    void add(plugin_instance* p) noexcept {
+        if (count < max_plugins_per_point) items[count++] = p;  // the control side keeps count <= max
+    }
+    bool remove(plugin_instance* p) noexcept {
+        for (std::size_t i = 0; i < count; ++i)
+            if (items[i] == p) {
+                std::copy(items + i + 1, items + count, items + i);  // keep the order
+                items[--count] = nullptr;
+                return true;
+            }
+        return false;
+    }
+    void process(float* audio, std::size_t frames) noexcept {
+        for (std::size_t i = 0; i < count; ++i) items[i]->process(audio, frames);
+    }
+    void tap(const float* audio, std::size_t frames) noexcept {
+        for (std::size_t i = 0; i < count; ++i) items[i]->process(audio, frames);
+    }
+};
+// Chains of a participant, indexed by chain_index().
+enum plugin_chain_index : std::uint32_t { input_processors, input_taps, output_processors, output_taps, chain_count };
 
 // An injected PCM prompt. Built on a control thread, played by the tick,
 // handed back through `retired_prompts` for freeing.
@@ -269,6 +300,7 @@ struct participant {
     bool has_private = false;
 
     limiter lim;
+    plugin_chain chains[chain_count];  // attached plugins (room::attach_plugin)
 
     // Control state (written by the tick from commands).
     float input_gain = 1.0f, input_gain_now = 1.0f;
@@ -324,6 +356,19 @@ struct room::impl {
     detail::mpmc_queue<prompt*> retired_prompts;
     detail::mpmc_queue<encoder_group*> retired_groups;
     std::atomic<detail::spsc_ring*> tap_ring{nullptr};  // published before the first tap command
+    detail::mpmc_queue<plugin_instance*> retired_plugins{64};  // detached by the tick, released by the control side
+
+    // Attached plugins (control side): the references that keep them alive.
+    struct attachment {
+        attachment_id id = 0;
+        participant* target = nullptr;  // nullptr: the room mix
+        std::uint32_t chain = 0;
+        std::shared_ptr<plugin_instance> instance;
+        bool detaching = false;  // detach sent: released when the tick hands it back
+    };
+    std::vector<attachment> attachments;
+    attachment_id next_attachment = 1;
+    plugin_chain room_taps;  // tick side
 
     // Tick side.
     std::vector<participant*> active;     // reserved to max_participants at creation
@@ -400,10 +445,23 @@ struct room::impl {
     void collect_retired() {  // [control side]
         participant* p;
         while (retired.pop(p)) {
+            // Its plugins go with it (a detach already sent comes back through retired_plugins).
+            std::erase_if(attachments, [&](attachment& a) {
+                if (a.target != p || a.detaching) return false;
+                a.instance->release();
+                return true;
+            });
             free_slots.push_back(p->slot);
             control_slots[p->slot] = nullptr;
             delete p;
         }
+        plugin_instance* gone;
+        while (retired_plugins.pop(gone))
+            std::erase_if(attachments, [&](attachment& a) {
+                if (a.instance.get() != gone || !a.detaching) return false;
+                a.instance->release();
+                return true;
+            });
         prompt* q;
         while (retired_prompts.pop(q)) {
             control_prompts.erase(std::find(control_prompts.begin(), control_prompts.end(), q));
@@ -487,6 +545,13 @@ struct room::impl {
             case command_kind::drop_group:  // its last member's remove command came first: nobody uses it
                 groups.erase(std::find(groups.begin(), groups.end(), c.group));
                 (void)retired_groups.push(c.group);  // capacity covers one group per slot
+                return;
+            case command_kind::plugin_attach:
+                (c.target ? c.target->chains[c.other] : room_taps).add(c.plugin);
+                return;
+            case command_kind::plugin_detach:
+                (c.target ? c.target->chains[c.other] : room_taps).remove(c.plugin);
+                (void)retired_plugins.push(c.plugin);  // the control side keeps detaches in flight below its capacity
                 return;
             default: break;
         }
@@ -637,6 +702,7 @@ struct room::impl {
         }
         resample_exact(p.path->in.get(), mono, in_frames, p.input.data(), frames);
         stage_end(w, tick_stage::resample_in);
+        p.chains[input_processors].process(p.input.data(), frames);
         gain_ramp(p.input.data(), p.input.data(), p.input_gain_now, p.input_gain, frames);
         p.input_gain_now = p.input_gain;
         p.stats.input_level_dbov = measure_level({p.input.data(), frames}).rms;
@@ -826,6 +892,7 @@ struct room::impl {
             std::memcpy(m, p.private_prompts.data(), frames * sizeof(float));
             gain_ramp(m, m, p.output_gain_now, p.output_gain, frames);
             p.output_gain_now = p.output_gain;
+            p.chains[output_processors].process(m, frames);
             p.lim.process({m, frames});
             return m;
         }
@@ -833,7 +900,7 @@ struct room::impl {
         bool relations = false;
         for (std::size_t i = 0; i < p.not_heard_count && !relations; ++i) relations = contributor(p.not_heard[i]) != nullptr;
         const bool plain_gain = p.output_gain == 1.0f && p.output_gain_now == 1.0f;
-        if (!own && !relations && plain_gain && !p.has_private) return common.data();  // the shared mix most listeners hear
+        if (!own && !relations && plain_gain && !p.has_private && p.chains[output_processors].empty()) return common.data();  // the shared mix most listeners hear
         float* m = p.mix.data();
         if (own) mix_minus(m, total.data(), p.contribution.data(), 1.0f, frames);
         else std::memcpy(m, total.data(), frames * sizeof(float));
@@ -842,6 +909,7 @@ struct room::impl {
         if (p.has_private) accumulate(m, p.private_prompts.data(), frames);
         gain_ramp(m, m, p.output_gain_now, p.output_gain, frames);
         p.output_gain_now = p.output_gain;
+        p.chains[output_processors].process(m, frames);
         p.lim.process({m, frames});
         return m;
     }
@@ -849,7 +917,9 @@ struct room::impl {
     // Whether p hears exactly the shared, limited room mix this tick (the
     // test hear() makes first); such listeners can share an encoder.
     bool hears_plain(const participant& p) const {
-        if (p.deaf || p.contributing || p.has_private || p.output_gain != 1.0f || p.output_gain_now != 1.0f) return false;
+        if (p.deaf || p.contributing || p.has_private || p.output_gain != 1.0f || p.output_gain_now != 1.0f ||
+            !p.chains[output_processors].empty())
+            return false;
         for (std::size_t i = 0; i < p.not_heard_count; ++i)
             if (contributor(p.not_heard[i])) return false;
         return true;
@@ -926,6 +996,7 @@ struct room::impl {
         stage_begin(w);
         const bool silent = p.deaf && !p.has_private;
         const float* heard = silent ? nullptr : hear(p);
+        if (heard) p.chains[output_taps].tap(heard, frames);
         stage_end(w, tick_stage::mix);
         if (!p.rtp) {
             const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
@@ -959,6 +1030,7 @@ struct room::impl {
         stage_begin(w);
         const bool audible = !(p.deaf && !p.has_private);
         p.stats.output_level_dbov = audible ? p.group->stream.level : -127.0f;
+        if (audible) p.chains[output_taps].tap(common.data(), frames);
         send_packets(p, p.group->stream, audible);
         for (std::size_t i = 0; audible && i < p.group->stream.packet_count; ++i)
             if (p.group->stream.packets[i].bytes > 0) ++p.stats.packets_shared;
@@ -973,6 +1045,16 @@ struct room::impl {
 
     std::int64_t tick_now_us = 0;
 
+    // Plugin taps on the room mix (what the mix tap gets) and on each voice.
+    void run_taps() {
+        room_taps.tap(common.data(), frames);
+        for (participant* p : active) {
+            if (p->chains[input_taps].empty()) continue;
+            if (p->skipped) std::fill_n(p->input.data(), frames, 0.0f);  // not decoded this tick: silence
+            p->chains[input_taps].tap(p->input.data(), frames);
+        }
+    }
+
     void run_tick(std::int64_t now_us) {
         tick_now_us = now_us;
         command c;
@@ -985,6 +1067,7 @@ struct room::impl {
         select_talkers();
         mix_room();
         mix_prompts();
+        run_taps();
         stage_end(0, tick_stage::mix);
         // Output: who uses which encoder, then every encoder, then the shared payloads.
         encoding.clear();
@@ -1041,6 +1124,7 @@ room::~room() {
     for (participant* p : impl_->control_slots) delete p;  // every participant not yet retired has its slot
     for (prompt* q : impl_->control_prompts) delete q;      // and every prompt not yet freed is listed
     for (encoder_group* g : impl_->control_groups) delete g;  // and every shared encoder
+    for (auto& a : impl_->attachments) a.instance->release();  // the host may attach them elsewhere
 }
 
 status room::create(const room_config& config, std::unique_ptr<room>& out, std::string* error) noexcept {
@@ -1402,6 +1486,79 @@ status room::enable_tap(bool enabled) {
         r.tap_ring.store(r.tap_owner.get(), std::memory_order_release);
     }
     return r.send({command_kind::tap, nullptr, 0, enabled ? 1.0f : 0.0f});
+}
+
+status room::attach_plugin(participant_id target, plugin_point where, std::shared_ptr<plugin_instance> instance, attachment_id& out,
+                           std::string* error) {
+    impl& r = *impl_;
+    auto fail = [&](status s, const char* why) {
+        if (error) *error = why;
+        return s;
+    };
+    if (!instance) return fail(status::invalid_argument, "no plugin instance");
+    const bool processor = instance->kind() == plugin_kind::processor;
+    std::uint32_t chain = 0;
+    switch (where) {
+        case plugin_point::input: chain = processor ? input_processors : input_taps; break;
+        case plugin_point::output: chain = processor ? output_processors : output_taps; break;
+        case plugin_point::room_mix:
+            if (processor) return fail(status::invalid_argument, "only taps can be attached to the room mix (mix-minus needs the unprocessed mix)");
+            break;
+        default: return fail(status::invalid_argument, "unknown plugin point");
+    }
+    if ((where == plugin_point::room_mix) != (target == whole_room))
+        return fail(status::invalid_argument, "the room mix takes target whole_room, the other points a participant");
+    if (r.config.mixing_rate_hz == 0)
+        return fail(status::unsupported, "plugins need a room with a fixed mixing rate (room_config::mixing_rate_hz)");
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    participant* p = nullptr;
+    if (target != whole_room) {
+        p = r.lookup(target);
+        if (!p || p->leave_requested) return fail(status::not_found, "no such participant");
+    }
+    const auto used = std::count_if(r.attachments.begin(), r.attachments.end(),
+                                    [&](const impl::attachment& a) { return a.target == p && a.chain == chain; });
+    if (static_cast<std::size_t>(used) >= max_plugins_per_point)
+        return fail(status::out_of_memory, "max_plugins_per_point plugins are attached there already");
+    if (!instance->claim()) return fail(status::invalid_argument, "the plugin instance is attached already");
+    try {
+        const std::uint32_t frames = static_cast<std::uint32_t>(std::uint64_t{r.config.mixing_rate_hz} * r.config.tick_us / 1000000);
+        if (status s = instance->activate(r.config.mixing_rate_hz, frames, error); s != status::ok) {
+            instance->release();
+            return s;
+        }
+        r.attachments.reserve(r.attachments.size() + 1);  // so that nothing below can throw once the command is queued
+        command c{command_kind::plugin_attach, p, chain, 0.0f};
+        c.plugin = instance.get();
+        if (r.send(c) != status::ok) {
+            instance->release();
+            return fail(status::out_of_memory, "control queue full");
+        }
+        out = r.next_attachment++;
+        r.attachments.push_back({out, p, chain, std::move(instance), false});
+        return status::ok;
+    } catch (const std::bad_alloc&) {
+        instance->release();
+        return fail(status::out_of_memory, "out of memory");
+    }
+}
+
+status room::detach_plugin(attachment_id id) {
+    impl& r = *impl_;
+    std::lock_guard lock(r.control_mutex);
+    r.collect_retired();
+    const auto it = std::find_if(r.attachments.begin(), r.attachments.end(), [&](const impl::attachment& a) { return a.id == id; });
+    if (id == 0 || it == r.attachments.end() || it->detaching) return status::not_found;
+    if (it->target && it->target->leave_requested) return status::ok;  // it goes with its participant
+    // Detaches in flight stay below retired_plugins' capacity, so the tick's push never fails.
+    if (std::count_if(r.attachments.begin(), r.attachments.end(), [](const impl::attachment& a) { return a.detaching; }) >= 60)
+        return status::out_of_memory;
+    command c{command_kind::plugin_detach, it->target, it->chain, 0.0f};
+    c.plugin = it->instance.get();
+    if (status s = r.send(c); s != status::ok) return s;
+    it->detaching = true;
+    return status::ok;
 }
 
 std::ptrdiff_t room::pull_tap(std::span<float> out, std::uint32_t* rate_hz) noexcept {

@@ -127,6 +127,19 @@ struct pcm_participant_config {
     std::uint16_t channels = 1;
 };
 
+class plugin_instance;  // tutti/plugin_host.hpp
+
+/// Where room::attach_plugin puts a processor or tap.
+enum class plugin_point : std::uint8_t {
+    input,     ///< a participant's voice at the mixing rate, before input gain (processors) / after it (taps)
+    output,    ///< what a participant hears, before its limiter (processors) / after it (taps)
+    room_mix,  ///< the room mix as the mix tap sees it (taps only)
+};
+/// Processors or taps at one point of one participant (or of the room mix).
+inline constexpr std::size_t max_plugins_per_point = 8;
+/// Identifies an attached plugin instance in one room; never 0.
+using attachment_id = std::uint32_t;
+
 /// Identifies a prompt in one room; never 0, never reused by that room.
 using prompt_id = std::uint32_t;
 /// The play_prompt() target that means "everyone in the room".
@@ -282,6 +295,28 @@ public:
     /// Ticks the host does not pull in time are dropped (room_stats::tap_dropped).
     /// [one thread]
     std::ptrdiff_t pull_tap(std::span<float> out, std::uint32_t* rate_hz = nullptr) noexcept;
+
+    /// Attaches a processor or tap instance (tutti/plugin_host.hpp): to
+    /// participant `target` at plugin_point::input or output, or to the room
+    /// mix (target whole_room, plugin_point::room_mix; taps only). Activates it
+    /// (allocating) at the room's mixing rate for one tick of frames unless it
+    /// is already active so; from the next tick the tick calls it under its
+    /// plugin_guard. Instances at one point run in attachment order. The room
+    /// keeps a reference until the instance is detached or its participant
+    /// leaves; the tick never allocates or locks for it.
+    /// Returns ok (its id in `out`), not_found (unknown target),
+    /// invalid_argument (null instance, already attached, a processor at
+    /// room_mix, a bad point), unsupported (the room has an automatic mixing
+    /// rate: plugins need room_config::mixing_rate_hz), out_of_memory
+    /// (max_plugins_per_point reached, control queue full), or the plugin's
+    /// activation error, with a sentence in `*error`. [control-thread]
+    [[nodiscard]] status attach_plugin(participant_id target, plugin_point where, std::shared_ptr<plugin_instance> instance,
+                                       attachment_id& out, std::string* error = nullptr);
+    /// Detaches it: the tick stops calling it from the next tick, and the
+    /// room drops its reference in a later control call (the instance stays
+    /// active; destroying it deactivates it). not_found for an unknown id or
+    /// one already detached. [control-thread]
+    status detach_plugin(attachment_id id);
 
     /// Hands in one received RTP (or RTCP, which is ignored) datagram with its
     /// arrival time on the host's monotonic clock (µs, same clock as tick()).
