@@ -24,6 +24,8 @@ constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the slidi
 constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
 constexpr float silence_drop_dbov = -55.0f;        // a decoded frame this quiet may be dropped whole
 constexpr float stretch_margin_ms = 2.0f;          // stretch as soon as the delay falls this far below target
+constexpr std::uint64_t max_generation = 64;       // observations per generation of the bucket maxima
+constexpr std::uint64_t min_statistics = 10;       // delay observations before the target follows them
 
 struct packet_slot {
     bool used = false;
@@ -69,6 +71,18 @@ struct jitter_buffer::impl {
     aligned_buffer<reference_entry> reference;  // monotonic queue: sliding-window minimum of offsets
     std::size_t ref_head = 0, ref_size = 0;
     aligned_buffer<float> histogram;
+    // Largest delay observed in each bucket over the last one or two
+    // generations of `max_generation` observations: the target is this value
+    // of the quantile's bucket, not the bucket's upper edge, so on a steady
+    // network the playout sits exactly on the tick grid's floor instead of up
+    // to a bucket above it. Old maxima expire because the reference (the
+    // fastest recent packet) moves: a stale maximum would keep delay that the
+    // new reference shows is not needed.
+    struct bucket_peak {
+        float current = 0.0f, previous = 0.0f;
+        std::uint64_t generation = 0;
+    };
+    aligned_buffer<bucket_peak> bucket_max;
     float histogram_mass = 0.0f;
     std::uint64_t delay_samples = 0;
     std::int64_t last_transit_us = 0;
@@ -167,6 +181,15 @@ struct jitter_buffer::impl {
         const std::size_t buckets = histogram.size();
         const auto bucket = std::min(buckets - 1, static_cast<std::size_t>(std::max(0.0f, required_ms) / histogram_bucket_ms));
         const float f = config.forget_factor;
+        bucket_peak& peak = bucket_max[bucket];
+        const std::uint64_t generation = delay_samples / max_generation + 1;
+        if (peak.generation == generation) {
+            peak.current = std::max(peak.current, required_ms);
+        } else {
+            peak.previous = peak.generation + 1 == generation ? peak.current : required_ms;
+            peak.current = required_ms;
+            peak.generation = generation;
+        }
         for (float& h : histogram) h *= f;
         histogram[bucket] += 1.0f - f;
         histogram_mass = histogram_mass * f + (1.0f - f);
@@ -175,7 +198,7 @@ struct jitter_buffer::impl {
 
     float target_delay_ms() const {
         float target = static_cast<float>(config.initial_delay_ms);
-        if (delay_samples >= 10 && histogram_mass > 0.0f) {
+        if (delay_samples >= min_statistics && histogram_mass > 0.0f) {
             const float want = config.quantile * histogram_mass;
             float cumulative = 0.0f;
             std::size_t b = 0;
@@ -183,7 +206,11 @@ struct jitter_buffer::impl {
                 cumulative += histogram[b];
                 if (cumulative >= want) break;
             }
-            target = static_cast<float>(b + 1) * histogram_bucket_ms;
+            b = std::min(b, histogram.size() - 1);
+            const bucket_peak& peak = bucket_max[b];
+            const std::uint64_t generation = delay_samples / max_generation + 1;
+            target = peak.generation == generation ? std::max(peak.current, peak.previous) : peak.current;
+            target = std::clamp(target, static_cast<float>(b) * histogram_bucket_ms, static_cast<float>(b + 1) * histogram_bucket_ms);
         }
         return std::clamp(target, static_cast<float>(config.min_delay_ms), static_cast<float>(config.max_delay_ms));
     }
@@ -214,6 +241,7 @@ struct jitter_buffer::impl {
         have_stream = false;
         ref_head = ref_size = 0;
         for (float& h : histogram) h = 0.0f;
+        for (bucket_peak& h : bucket_max) h = {};
         histogram_mass = 0.0f;
         delay_samples = 0;
         have_transit = false;
@@ -267,16 +295,19 @@ struct jitter_buffer::impl {
         in_dtx = false;
         auto frames = static_cast<std::size_t>(n);
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
-        // A whole frame of near silence can go when we are far too late, and
-        // not so far that the delay would fall below target.
-        if (delay_error_ms > 3.0f * hysteresis && ms_to_frames(delay_error_ms) >= frames) {
-            const level_dbov level = measure_level({scratch.data(), frames * channels});
-            if (level.rms < silence_drop_dbov) {
-                stats.silence_skipped_samples += frames;
-                return true;
-            }
+        // Near silence: cutting it is inaudible, so any delay above target goes
+        // here, to the sample (not just beyond the hysteresis, as in speech),
+        // but never below the target.
+        std::size_t skip = 0;
+        if (delay_error_ms > 0.0f && ms_to_frames(delay_error_ms) > 0 &&
+            measure_level({scratch.data(), frames * channels}).rms < silence_drop_dbov) {
+            skip = std::min(frames, ms_to_frames(delay_error_ms));
+            stats.silence_skipped_samples += skip;
+            if (skip == frames) return true;
+            frames -= skip;
+            delay_error_ms = 0.0f;
         }
-        std::memcpy(sync_end(), scratch.data(), frames * channels * sizeof(float));
+        std::memcpy(sync_end(), scratch.data() + skip * channels, frames * channels * sizeof(float));
         sync_frames += frames;
         // Too little delay and a quiet frame: lengthen the quiet part. Speech
         // stretching needs 30 ms decoded, which a starving buffer does not have.
@@ -391,7 +422,9 @@ struct jitter_buffer::impl {
                 next_seq = first;
                 continue;
             }
-            const float error = current_delay_ms(now_us) - target;
+            // Until the statistics exist the delay is left where playout started.
+            const bool adapting = delay_samples >= min_statistics;
+            const float error = adapting ? current_delay_ms(now_us) - target : 0.0f;
             // Time stretching needs 30 ms of decoded audio: decode ahead when the delay is off target.
             if (stretcher && (error > hysteresis || error < -stretch_margin_ms))
                 want = std::max(want, stretcher->min_input_frames());
@@ -502,7 +535,7 @@ struct jitter_buffer::impl {
                 observe_required(current_delay_ms(now_us) - slack_ms);
             }
             decode_ts = ts;
-            const float err = current_delay_ms(now_us) - target;
+            const float err = adapting ? current_delay_ms(now_us) - target : 0.0f;
             if (decode_packet(q, err)) last_packet_frames = frames;
             decode_ts = ts + frames_to_ts(frames);
             ++next_seq;
@@ -532,6 +565,7 @@ status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, s
         p->seen = aligned_buffer<std::uint64_t>(seen_window / 64);
         p->reference = aligned_buffer<reference_entry>(reference_capacity);
         p->histogram = aligned_buffer<float>(static_cast<std::size_t>(static_cast<float>(config.max_delay_ms) / histogram_bucket_ms) + 2);
+        p->bucket_max = aligned_buffer<impl::bucket_peak>(p->histogram.size());
         // Decoded audio ahead of playout: a tick, the longest packet (120 ms), a stretched period.
         const std::size_t max_packet = format.sample_rate_hz * 120 / 1000;
         const std::size_t sync_frames = 2 * p->tick_frames + 2 * max_packet + format.sample_rate_hz * 30 / 1000;
