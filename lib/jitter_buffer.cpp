@@ -75,14 +75,25 @@ struct jitter_buffer::impl {
     // generations of `max_generation` observations: the target is this value
     // of the quantile's bucket, not the bucket's upper edge, so on a steady
     // network the playout sits exactly on the tick grid's floor instead of up
-    // to a bucket above it. Old maxima expire because the reference (the
-    // fastest recent packet) moves: a stale maximum would keep delay that the
-    // new reference shows is not needed.
+    // to a bucket above it. The maxima follow the reference (the fastest
+    // recent packet) down: when a packet faster than any other arrives, delays
+    // measured against the old reference would read too low and the playout
+    // would be cut below the tick grid's floor (an underrun). Old maxima expire, so
+    // sender clock drift cannot keep a stale one (and the target stays inside
+    // the quantile's bucket).
     struct bucket_peak {
-        float current = 0.0f, previous = 0.0f;
+        double current = 0.0, previous = 0.0;  // ms above peak_base_us
         std::uint64_t generation = 0;
     };
     aligned_buffer<bucket_peak> bucket_max;
+    // How far the reference has moved down (earlier) in all, in us: a peak
+    // stored as required - fallen is read back as peak + fallen now. Moves up
+    // (the fastest packet leaving the window) are not followed: the stored
+    // peaks then err on the side of more delay, which a slow sender needs.
+    std::int64_t reference_fallen_us = 0;
+    std::int64_t last_reference_us = 0;
+    bool have_last_reference = false;
+    double reference_shift_ms() const { return -static_cast<double>(reference_fallen_us) / 1000.0; }
     float histogram_mass = 0.0f;
     std::uint64_t delay_samples = 0;
     std::int64_t last_transit_us = 0;
@@ -166,6 +177,10 @@ struct jitter_buffer::impl {
             ref_head = (ref_head + 1) % reference_capacity;
             --ref_size;
         }
+        const std::int64_t reference_now = reference_offset();
+        if (have_last_reference && reference_now < last_reference_us) reference_fallen_us += last_reference_us - reference_now;
+        last_reference_us = reference_now;
+        have_last_reference = true;
         // RFC 3550 interarrival jitter.
         if (have_transit) {
             const float dtransit = std::fabs(static_cast<float>(offset - last_transit_us));
@@ -181,13 +196,14 @@ struct jitter_buffer::impl {
         const std::size_t buckets = histogram.size();
         const auto bucket = std::min(buckets - 1, static_cast<std::size_t>(std::max(0.0f, required_ms) / histogram_bucket_ms));
         const float f = config.forget_factor;
+        const double required = static_cast<double>(required_ms) + reference_shift_ms();
         bucket_peak& peak = bucket_max[bucket];
         const std::uint64_t generation = delay_samples / max_generation + 1;
         if (peak.generation == generation) {
-            peak.current = std::max(peak.current, required_ms);
+            peak.current = std::max(peak.current, required);
         } else {
-            peak.previous = peak.generation + 1 == generation ? peak.current : required_ms;
-            peak.current = required_ms;
+            peak.previous = peak.generation + 1 == generation ? peak.current : required;
+            peak.current = required;
             peak.generation = generation;
         }
         for (float& h : histogram) h *= f;
@@ -209,7 +225,8 @@ struct jitter_buffer::impl {
             b = std::min(b, histogram.size() - 1);
             const bucket_peak& peak = bucket_max[b];
             const std::uint64_t generation = delay_samples / max_generation + 1;
-            target = peak.generation == generation ? std::max(peak.current, peak.previous) : peak.current;
+            target = static_cast<float>((peak.generation == generation ? std::max(peak.current, peak.previous) : peak.current) -
+                                        reference_shift_ms());
             target = std::clamp(target, static_cast<float>(b) * histogram_bucket_ms, static_cast<float>(b + 1) * histogram_bucket_ms);
         }
         return std::clamp(target, static_cast<float>(config.min_delay_ms), static_cast<float>(config.max_delay_ms));
@@ -240,6 +257,7 @@ struct jitter_buffer::impl {
         restart_playout();
         have_stream = false;
         ref_head = ref_size = 0;
+        have_last_reference = false;
         for (float& h : histogram) h = 0.0f;
         for (bucket_peak& h : bucket_max) h = {};
         histogram_mass = 0.0f;
@@ -630,6 +648,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
             seq = packet.sequence + (std::int64_t{1} << 20);
             ts = packet.timestamp + (std::int64_t{1} << 34);
             m.ref_head = m.ref_size = 0;
+            m.have_last_reference = false;
         }
     }
     if (!m.have_stream) {
