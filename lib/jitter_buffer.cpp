@@ -340,6 +340,15 @@ struct jitter_buffer::impl {
         // Asymmetric: below target costs late packets, above it only delay.
         if (stretcher && (delay_error_ms > hysteresis || delay_error_ms < -stretch_margin_ms))
             stretch_tail(delay_error_ms);
+        // Far above target (after a delay spike drained, the packets that
+        // bunched up are all here): splice again, as NetEq's fast accelerate
+        // does, so the extra delay goes within a few packets of speech.
+        for (int pass = 0; stretcher && pass < 2 && delay_error_ms > 3.0f * hysteresis; ++pass) {
+            const std::uint64_t before = stats.accelerate_samples;
+            stretch_tail(delay_error_ms);
+            if (stats.accelerate_samples == before) break;
+            delay_error_ms -= static_cast<float>(frames_to_us(static_cast<std::int64_t>(stats.accelerate_samples - before))) / 1000.0f;
+        }
         return true;
     }
 
