@@ -86,6 +86,7 @@ struct jitter_buffer::impl {
         std::uint64_t generation = 0;
     };
     aligned_buffer<bucket_peak> bucket_max;
+    bucket_peak recent_peak;  // the same over all buckets: the largest recent required delay
     // How far the reference has moved down (earlier) in all, in us: a peak
     // stored as required - fallen is read back as peak + fallen now. Moves up
     // (the fastest packet leaving the window) are not followed: the stored
@@ -197,19 +198,37 @@ struct jitter_buffer::impl {
         const auto bucket = std::min(buckets - 1, static_cast<std::size_t>(std::max(0.0f, required_ms) / histogram_bucket_ms));
         const float f = config.forget_factor;
         const double required = static_cast<double>(required_ms) + reference_shift_ms();
-        bucket_peak& peak = bucket_max[bucket];
         const std::uint64_t generation = delay_samples / max_generation + 1;
-        if (peak.generation == generation) {
-            peak.current = std::max(peak.current, required);
-        } else {
-            peak.previous = peak.generation + 1 == generation ? peak.current : required;
-            peak.current = required;
-            peak.generation = generation;
+        bucket_peak* peaks[] = {&bucket_max[bucket], &recent_peak};
+        for (bucket_peak* peak : peaks) {
+            if (peak->generation == generation) {
+                peak->current = std::max(peak->current, required);
+            } else {
+                peak->previous = peak->generation + 1 == generation ? peak->current : required;
+                peak->current = required;
+                peak->generation = generation;
+            }
         }
         for (float& h : histogram) h *= f;
         histogram[bucket] += 1.0f - f;
         histogram_mass = histogram_mass * f + (1.0f - f);
         ++delay_samples;
+    }
+
+    float peak_ms(const bucket_peak& peak) const {
+        const std::uint64_t generation = delay_samples / max_generation + 1;
+        return static_cast<float>((peak.generation == generation ? std::max(peak.current, peak.previous) : peak.current) -
+                                  reference_shift_ms());
+    }
+
+    // Where near-silence may be cut down to: the target, but not below the
+    // largest delay any recent packet required. The quantile target accepts
+    // that a few packets come late (each costs a short concealment and a
+    // rewind); cutting silence to it exactly would make that happen on a
+    // steady network too, where holding the last few samples costs nothing.
+    float trim_floor_ms(float target) const {
+        if (delay_samples < min_statistics) return target;
+        return std::min(std::max(target, peak_ms(recent_peak)), static_cast<float>(config.max_delay_ms));
     }
 
     float target_delay_ms() const {
@@ -223,10 +242,7 @@ struct jitter_buffer::impl {
                 if (cumulative >= want) break;
             }
             b = std::min(b, histogram.size() - 1);
-            const bucket_peak& peak = bucket_max[b];
-            const std::uint64_t generation = delay_samples / max_generation + 1;
-            target = static_cast<float>((peak.generation == generation ? std::max(peak.current, peak.previous) : peak.current) -
-                                        reference_shift_ms());
+            target = peak_ms(bucket_max[b]);
             target = std::clamp(target, static_cast<float>(b) * histogram_bucket_ms, static_cast<float>(b + 1) * histogram_bucket_ms);
         }
         return std::clamp(target, static_cast<float>(config.min_delay_ms), static_cast<float>(config.max_delay_ms));
@@ -260,6 +276,7 @@ struct jitter_buffer::impl {
         have_last_reference = false;
         for (float& h : histogram) h = 0.0f;
         for (bucket_peak& h : bucket_max) h = {};
+        recent_peak = {};
         histogram_mass = 0.0f;
         delay_samples = 0;
         have_transit = false;
@@ -297,7 +314,8 @@ struct jitter_buffer::impl {
 
     // Decodes the packet `seq` (present) and appends it, with time stretching
     // when the delay is off target. Returns false if the payload failed.
-    bool decode_packet(std::int64_t seq, float delay_error_ms) {
+    // `trim_error_ms`: delay above trim_floor_ms(), what near silence may lose.
+    bool decode_packet(std::int64_t seq, float delay_error_ms, float trim_error_ms) {
         packet_slot& s = slot_of(seq);
         const std::size_t room = sync_room();
         interleaved_view<float> out(scratch.data(), std::min<std::size_t>(room, scratch.size() / channels), channels);
@@ -313,17 +331,17 @@ struct jitter_buffer::impl {
         in_dtx = false;
         auto frames = static_cast<std::size_t>(n);
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
-        // Near silence: cutting it is inaudible, so any delay above target goes
-        // here, to the sample (not just beyond the hysteresis, as in speech),
-        // but never below the target.
+        // Near silence: cutting it is inaudible, so any delay above the trim
+        // floor goes here, to the sample (not just beyond the hysteresis, as
+        // in speech), but never below it.
         std::size_t skip = 0;
-        if (delay_error_ms > 0.0f && ms_to_frames(delay_error_ms) > 0 &&
+        if (trim_error_ms > 0.0f && ms_to_frames(trim_error_ms) > 0 &&
             measure_level({scratch.data(), frames * channels}).rms < silence_drop_dbov) {
-            skip = std::min(frames, ms_to_frames(delay_error_ms));
+            skip = std::min(frames, ms_to_frames(trim_error_ms));
             stats.silence_skipped_samples += skip;
             if (skip == frames) return true;
             frames -= skip;
-            delay_error_ms = 0.0f;
+            delay_error_ms -= static_cast<float>(frames_to_us(static_cast<std::int64_t>(skip))) / 1000.0f;
         }
         std::memcpy(sync_end(), scratch.data() + skip * channels, frames * channels * sizeof(float));
         sync_frames += frames;
@@ -563,7 +581,8 @@ struct jitter_buffer::impl {
             }
             decode_ts = ts;
             const float err = adapting ? current_delay_ms(now_us) - target : 0.0f;
-            if (decode_packet(q, err)) last_packet_frames = frames;
+            const float trim_err = adapting ? current_delay_ms(now_us) - trim_floor_ms(target) : 0.0f;
+            if (decode_packet(q, err, trim_err)) last_packet_frames = frames;
             decode_ts = ts + frames_to_ts(frames);
             ++next_seq;
         }
