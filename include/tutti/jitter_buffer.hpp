@@ -31,9 +31,12 @@
 //     decoded speech, WSOLA style), when below it stretches; during silence
 //     (DTX gaps, between talkspurts) it simply shortens or lengthens the
 //     silence, which costs nothing audible; a decoded frame of near silence
-//     (below -55 dBov) is cut to the sample so that the delay lands exactly on
-//     target, without the hysteresis. It never drops or inserts whole frames
-//     in the middle of speech.
+//     (below -55 dBov) is cut to the sample, without the hysteresis, down to
+//     the target or the largest delay a recent packet required, whichever is
+//     higher (so a steady network plays on the tick grid's floor without
+//     late packets). Far above target (a delay spike drained) up to three
+//     splices are made per packet, like NetEq's fast accelerate. It never
+//     drops or inserts whole frames in the middle of speech.
 //   * A missing packet at its playout time is recovered from the next packet's
 //     in-band FEC when that packet is already here (Opus LBRR), otherwise the
 //     decoder's PLC conceals it; after `max_conceal_ms` of consecutive loss the
