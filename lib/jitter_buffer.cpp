@@ -24,6 +24,8 @@ constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the slidi
 constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
 constexpr float silence_drop_dbov = -55.0f;        // a decoded frame this quiet may be dropped whole
 constexpr float stretch_margin_ms = 2.0f;          // stretch as soon as the delay falls this far below target
+constexpr std::uint64_t max_generation = 64;       // observations per generation of the bucket maxima
+constexpr std::uint64_t min_statistics = 10;       // delay observations before the target follows them
 
 struct packet_slot {
     bool used = false;
@@ -69,6 +71,30 @@ struct jitter_buffer::impl {
     aligned_buffer<reference_entry> reference;  // monotonic queue: sliding-window minimum of offsets
     std::size_t ref_head = 0, ref_size = 0;
     aligned_buffer<float> histogram;
+    // Largest delay observed in each bucket over the last one or two
+    // generations of `max_generation` observations: the target is this value
+    // of the quantile's bucket, not the bucket's upper edge, so on a steady
+    // network the playout sits exactly on the tick grid's floor instead of up
+    // to a bucket above it. The maxima follow the reference (the fastest
+    // recent packet) down: when a packet faster than any other arrives, delays
+    // measured against the old reference would read too low and the playout
+    // would be cut below the tick grid's floor (an underrun). Old maxima expire, so
+    // sender clock drift cannot keep a stale one (and the target stays inside
+    // the quantile's bucket).
+    struct bucket_peak {
+        double current = 0.0, previous = 0.0;  // ms above peak_base_us
+        std::uint64_t generation = 0;
+    };
+    aligned_buffer<bucket_peak> bucket_max;
+    bucket_peak recent_peak;  // the same over all buckets: the largest recent required delay
+    // How far the reference has moved down (earlier) in all, in us: a peak
+    // stored as required - fallen is read back as peak + fallen now. Moves up
+    // (the fastest packet leaving the window) are not followed: the stored
+    // peaks then err on the side of more delay, which a slow sender needs.
+    std::int64_t reference_fallen_us = 0;
+    std::int64_t last_reference_us = 0;
+    bool have_last_reference = false;
+    double reference_shift_ms() const { return -static_cast<double>(reference_fallen_us) / 1000.0; }
     float histogram_mass = 0.0f;
     std::uint64_t delay_samples = 0;
     std::int64_t last_transit_us = 0;
@@ -153,6 +179,10 @@ struct jitter_buffer::impl {
             ref_head = (ref_head + 1) % reference_capacity;
             --ref_size;
         }
+        const std::int64_t reference_now = reference_offset();
+        if (have_last_reference && reference_now < last_reference_us) reference_fallen_us += last_reference_us - reference_now;
+        last_reference_us = reference_now;
+        have_last_reference = true;
         // RFC 3550 interarrival jitter.
         if (have_transit) {
             const float dtransit = std::fabs(static_cast<float>(offset - last_transit_us));
@@ -168,15 +198,43 @@ struct jitter_buffer::impl {
         const std::size_t buckets = histogram.size();
         const auto bucket = std::min(buckets - 1, static_cast<std::size_t>(std::max(0.0f, required_ms) / histogram_bucket_ms));
         const float f = config.forget_factor;
+        const double required = static_cast<double>(required_ms) + reference_shift_ms();
+        const std::uint64_t generation = delay_samples / max_generation + 1;
+        bucket_peak* peaks[] = {&bucket_max[bucket], &recent_peak};
+        for (bucket_peak* peak : peaks) {
+            if (peak->generation == generation) {
+                peak->current = std::max(peak->current, required);
+            } else {
+                peak->previous = peak->generation + 1 == generation ? peak->current : required;
+                peak->current = required;
+                peak->generation = generation;
+            }
+        }
         for (float& h : histogram) h *= f;
         histogram[bucket] += 1.0f - f;
         histogram_mass = histogram_mass * f + (1.0f - f);
         ++delay_samples;
     }
 
+    float peak_ms(const bucket_peak& peak) const {
+        const std::uint64_t generation = delay_samples / max_generation + 1;
+        return static_cast<float>((peak.generation == generation ? std::max(peak.current, peak.previous) : peak.current) -
+                                  reference_shift_ms());
+    }
+
+    // Where near-silence may be cut down to: the target, but not below the
+    // largest delay any recent packet required. The quantile target accepts
+    // that a few packets come late (each costs a short concealment and a
+    // rewind); cutting silence to it exactly would make that happen on a
+    // steady network too, where holding the last few samples costs nothing.
+    float trim_floor_ms(float target) const {
+        if (delay_samples < min_statistics) return target;
+        return std::min(std::max(target, peak_ms(recent_peak)), static_cast<float>(config.max_delay_ms));
+    }
+
     float target_delay_ms() const {
         float target = static_cast<float>(config.initial_delay_ms);
-        if (delay_samples >= 10 && histogram_mass > 0.0f) {
+        if (delay_samples >= min_statistics && histogram_mass > 0.0f) {
             const float want = config.quantile * histogram_mass;
             float cumulative = 0.0f;
             std::size_t b = 0;
@@ -184,7 +242,9 @@ struct jitter_buffer::impl {
                 cumulative += histogram[b];
                 if (cumulative >= want) break;
             }
-            target = static_cast<float>(b + 1) * histogram_bucket_ms;
+            b = std::min(b, histogram.size() - 1);
+            target = peak_ms(bucket_max[b]);
+            target = std::clamp(target, static_cast<float>(b) * histogram_bucket_ms, static_cast<float>(b + 1) * histogram_bucket_ms);
         }
         return std::clamp(target, static_cast<float>(config.min_delay_ms), static_cast<float>(config.max_delay_ms));
     }
@@ -214,7 +274,10 @@ struct jitter_buffer::impl {
         restart_playout();
         have_stream = false;
         ref_head = ref_size = 0;
+        have_last_reference = false;
         for (float& h : histogram) h = 0.0f;
+        for (bucket_peak& h : bucket_max) h = {};
+        recent_peak = {};
         histogram_mass = 0.0f;
         delay_samples = 0;
         have_transit = false;
@@ -255,7 +318,8 @@ struct jitter_buffer::impl {
 
     // Decodes the packet `seq` (present) and appends it, with time stretching
     // when the delay is off target. Returns false if the payload failed.
-    bool decode_packet(std::int64_t seq, float delay_error_ms) {
+    // `trim_error_ms`: delay above trim_floor_ms(), what near silence may lose.
+    bool decode_packet(std::int64_t seq, float delay_error_ms, float trim_error_ms) {
         packet_slot& s = slot_of(seq);
         const std::size_t room = sync_room();
         interleaved_view<float> out(scratch.data(), std::min<std::size_t>(room, scratch.size() / channels), channels);
@@ -285,16 +349,19 @@ struct jitter_buffer::impl {
         in_dtx = false;
         auto frames = static_cast<std::size_t>(n);
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
-        // A whole frame of near silence can go when we are far too late, and
-        // not so far that the delay would fall below target.
-        if (delay_error_ms > 3.0f * hysteresis && ms_to_frames(delay_error_ms) >= frames) {
-            const level_dbov level = measure_level({scratch.data(), frames * channels});
-            if (level.rms < silence_drop_dbov) {
-                stats.silence_skipped_samples += frames;
-                return true;
-            }
+        // Near silence: cutting it is inaudible, so any delay above the trim
+        // floor goes here, to the sample (not just beyond the hysteresis, as
+        // in speech), but never below it.
+        std::size_t skip = 0;
+        if (trim_error_ms > 0.0f && ms_to_frames(trim_error_ms) > 0 &&
+            measure_level({scratch.data(), frames * channels}).rms < silence_drop_dbov) {
+            skip = std::min(frames, ms_to_frames(trim_error_ms));
+            stats.silence_skipped_samples += skip;
+            if (skip == frames) return true;
+            frames -= skip;
+            delay_error_ms -= static_cast<float>(frames_to_us(static_cast<std::int64_t>(skip))) / 1000.0f;
         }
-        std::memcpy(sync_end(), scratch.data(), frames * channels * sizeof(float));
+        std::memcpy(sync_end(), scratch.data() + skip * channels, frames * channels * sizeof(float));
         sync_frames += frames;
         // Too little delay and a quiet frame: lengthen the quiet part. Speech
         // stretching needs 30 ms decoded, which a starving buffer does not have.
@@ -309,6 +376,15 @@ struct jitter_buffer::impl {
         // Asymmetric: below target costs late packets, above it only delay.
         if (stretcher && (delay_error_ms > hysteresis || delay_error_ms < -stretch_margin_ms))
             stretch_tail(delay_error_ms);
+        // Far above target (after a delay spike drained, the packets that
+        // bunched up are all here): splice again, as NetEq's fast accelerate
+        // does, so the extra delay goes within a few packets of speech.
+        for (int pass = 0; stretcher && pass < 2 && delay_error_ms > 3.0f * hysteresis; ++pass) {
+            const std::uint64_t before = stats.accelerate_samples;
+            stretch_tail(delay_error_ms);
+            if (stats.accelerate_samples == before) break;
+            delay_error_ms -= static_cast<float>(frames_to_us(static_cast<std::int64_t>(stats.accelerate_samples - before))) / 1000.0f;
+        }
         return true;
     }
 
@@ -409,7 +485,9 @@ struct jitter_buffer::impl {
                 next_seq = first;
                 continue;
             }
-            const float error = current_delay_ms(now_us) - target;
+            // Until the statistics exist the delay is left where playout started.
+            const bool adapting = delay_samples >= min_statistics;
+            const float error = adapting ? current_delay_ms(now_us) - target : 0.0f;
             // Time stretching needs 30 ms of decoded audio: decode ahead when the delay is off target.
             if (stretcher && (error > hysteresis || error < -stretch_margin_ms))
                 want = std::max(want, stretcher->min_input_frames());
@@ -520,8 +598,9 @@ struct jitter_buffer::impl {
                 observe_required(current_delay_ms(now_us) - slack_ms);
             }
             decode_ts = ts;
-            const float err = current_delay_ms(now_us) - target;
-            if (decode_packet(q, err)) last_packet_frames = frames;
+            const float err = adapting ? current_delay_ms(now_us) - target : 0.0f;
+            const float trim_err = adapting ? current_delay_ms(now_us) - trim_floor_ms(target) : 0.0f;
+            if (decode_packet(q, err, trim_err)) last_packet_frames = frames;
             decode_ts = ts + frames_to_ts(frames);
             ++next_seq;
         }
@@ -550,6 +629,7 @@ status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, s
         p->seen = aligned_buffer<std::uint64_t>(seen_window / 64);
         p->reference = aligned_buffer<reference_entry>(reference_capacity);
         p->histogram = aligned_buffer<float>(static_cast<std::size_t>(static_cast<float>(config.max_delay_ms) / histogram_bucket_ms) + 2);
+        p->bucket_max = aligned_buffer<impl::bucket_peak>(p->histogram.size());
         // Decoded audio ahead of playout: a tick, the longest packet (120 ms), a stretched period.
         const std::size_t max_packet = format.sample_rate_hz * 120 / 1000;
         const std::size_t sync_frames = 2 * p->tick_frames + 2 * max_packet + format.sample_rate_hz * 30 / 1000;
@@ -614,6 +694,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
             seq = packet.sequence + (std::int64_t{1} << 20);
             ts = packet.timestamp + (std::int64_t{1} << 34);
             m.ref_head = m.ref_size = 0;
+            m.have_last_reference = false;
         }
     }
     if (!m.have_stream) {

@@ -11,20 +11,32 @@
 // The algorithm (constants live in jitter_buffer_config):
 //   * Delay is measured, not guessed: every packet's arrival offset
 //     a = arrival_time - timestamp/clock is compared with the smallest offset
-//     seen in the last `reference_window_ms` (the "fastest" recent packet), giving
-//     its relative delay d >= 0. A histogram of d with exponential forgetting
-//     (NetEq's DelayManager idea) yields the `quantile` of recent relative
-//     delays; the target playout delay is that quantile plus one tick, clamped
-//     to [min_delay_ms, max_delay_ms]. Because the reference is the minimum
-//     over a sliding window, a sender clock that runs fast or slow only moves
-//     the reference: drift never grows or starves the buffer.
+//     seen in the last `reference_window_ms` (the "fastest" recent packet).
+//     When a packet is decoded, the playout delay it *required* is recorded:
+//     the current delay minus the slack it had (the audio still ahead of it
+//     plus the whole ticks it waited), i.e. the smallest delay on the tick grid
+//     at which it would still have been on time. A histogram of required
+//     delays (0.25 ms buckets) with exponential forgetting (NetEq's
+//     DelayManager idea) gives the `quantile`; the target is the largest
+//     required delay recently seen in that bucket (exact, not the bucket's
+//     edge), clamped to [min_delay_ms, max_delay_ms]. Because the reference is
+//     the minimum over a sliding window, a sender clock that runs fast or slow
+//     only moves the reference: drift never grows or starves the buffer.
+//     Playout starts once the first packet has waited `initial_delay_ms`
+//     (default 0, as SpeexDSP and NetEq start); the delay is not changed until
+//     ten packets have been observed.
 //   * The current playout delay D is known exactly at every tick (the media
 //     time being played vs. the reference). When D is above the target by more
 //     than the hysteresis the buffer accelerates (removes one pitch period of
 //     decoded speech, WSOLA style), when below it stretches; during silence
 //     (DTX gaps, between talkspurts) it simply shortens or lengthens the
-//     silence, which costs nothing audible. It never drops or inserts whole
-//     frames in the middle of speech.
+//     silence, which costs nothing audible; a decoded frame of near silence
+//     (below -55 dBov) is cut to the sample, without the hysteresis, down to
+//     the target or the largest delay a recent packet required, whichever is
+//     higher (so a steady network plays on the tick grid's floor without
+//     late packets). Far above target (a delay spike drained) up to three
+//     splices are made per packet, like NetEq's fast accelerate. It never
+//     drops or inserts whole frames in the middle of speech.
 //   * A missing packet at its playout time is recovered from the next packet's
 //     in-band FEC when that packet is already here (Opus LBRR), otherwise the
 //     decoder's PLC conceals it; after `max_conceal_ms` of consecutive loss the
@@ -58,7 +70,7 @@ struct jitter_buffer_config {
     std::uint32_t tick_us = 20000;        ///< audio produced by each get() call
     std::uint32_t min_delay_ms = 0;       ///< target playout delay is never below this
     std::uint32_t max_delay_ms = 1000;    ///< ... nor above this
-    std::uint32_t initial_delay_ms = 60;  ///< target before any statistics exist
+    std::uint32_t initial_delay_ms = 0;   ///< delay the first packet waits before playout starts (no statistics yet)
     float quantile = 0.97f;               ///< share of recent packets that must arrive in time
     float forget_factor = 0.985f;         ///< per packet weight of the delay history (~1/(1-f) packets)
     std::uint32_t reference_window_ms = 2000;  ///< how long the fastest packet stays the reference
