@@ -26,6 +26,7 @@
 
 #include "c_struct.hpp"
 #include "tutti/conference.hpp"
+#include "tutti/worker_pool.hpp"
 #include "tutti/config.hpp"  // defines the same TUTTI_VERSION_* macros: a mismatch is a redefinition error
 #include "tutti/sdp.hpp"
 #include "tutti/status.hpp"
@@ -176,6 +177,9 @@ void room_config_to_c(const tutti::room_config& r, tutti_room_config& c) noexcep
     c.max_prompts = r.max_prompts;
     c.client_level_hold_ms = r.client_level_hold_ms;
     c.profile_stages = r.profile_stages ? 1 : 0;
+    c.encoding = r.encoding == tutti::encoding_mode::per_participant ? TUTTI_ENCODING_PER_PARTICIPANT : TUTTI_ENCODING_SHARED;
+    c.skip_silent_decode = r.skip_silent_decode ? 1 : 0;
+    c.workers = reinterpret_cast<tutti_worker_pool*>(r.workers);
 }
 
 tutti::room_config room_config_from_c(const tutti_room_config& c) noexcept {
@@ -197,6 +201,9 @@ tutti::room_config room_config_from_c(const tutti_room_config& c) noexcept {
     r.max_prompts = c.max_prompts;
     r.client_level_hold_ms = c.client_level_hold_ms;
     r.profile_stages = c.profile_stages != 0;
+    r.encoding = c.encoding == TUTTI_ENCODING_PER_PARTICIPANT ? tutti::encoding_mode::per_participant : tutti::encoding_mode::shared;
+    r.skip_silent_decode = c.skip_silent_decode != 0;
+    r.workers = reinterpret_cast<tutti::worker_pool*>(c.workers);  // tutti_worker_pool is a tutti::worker_pool
     return r;
 }
 
@@ -348,6 +355,17 @@ const char* tutti_version_string(void) {
 
 // *_init zero every byte first (padding too): a newer library checks that the
 // bytes it does not know are zero, and an older caller's struct must pass that.
+int tutti_worker_pool_create(unsigned threads, tutti_worker_pool** out) {
+    if (!out) return fail(TUTTI_E_INVALID_ARGUMENT, "tutti_worker_pool_create: out is NULL");
+    std::unique_ptr<tutti::worker_pool> pool;
+    if (const status s = tutti::worker_pool::create(threads, pool); s != status::ok)
+        return fail(code(s), "tutti_worker_pool_create: %s (threads %u: 1..64, and the system must start them)", tutti::to_string(s), threads);
+    *out = reinterpret_cast<tutti_worker_pool*>(pool.release());
+    return TUTTI_OK;
+}
+
+void tutti_worker_pool_destroy(tutti_worker_pool* pool) { delete reinterpret_cast<tutti::worker_pool*>(pool); }
+
 void tutti_room_config_init(tutti_room_config* config) {
     if (config == nullptr) return;
     std::memset(config, 0, sizeof *config);
@@ -730,6 +748,11 @@ int tutti_room_get_participant_stats(const tutti_room* room, uint32_t participan
     c.client_level_dbov = s.client_level_dbov;
     c.client_voice = s.client_voice ? 1 : 0;
     c.detection_level_dbov = s.detection_level_dbov;
+    c.shared_encoder = s.shared_encoder ? 1 : 0;
+    c.packets_shared = s.packets_shared;
+    c.encoder_switches = s.encoder_switches;
+    c.ticks_not_decoded = s.ticks_not_decoded;
+    c.packets_not_decoded = s.jitter.packets_not_decoded;
     write_out(c, out);
     return TUTTI_OK;
 }
@@ -753,6 +776,10 @@ int tutti_room_get_stats(const tutti_room* room, tutti_room_stats* out) {
     c.tap_frames = s.tap_frames;
     c.tap_dropped = s.tap_dropped;
     for (int i = 0; i < TUTTI_TICK_STAGE_COUNT; ++i) c.stage_ns[i] = s.stage_ns[i];
+    c.encoders_run = s.encoders_run;
+    c.shared_encoders = s.shared_encoders;
+    c.listeners_shared = s.listeners_shared;
+    c.decoders_skipped = s.decoders_skipped;
     write_out(c, out);
     return TUTTI_OK;
 }

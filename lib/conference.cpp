@@ -1090,6 +1090,8 @@ struct room::impl {
         for (participant* p : encoding) stats.encoders_run += p->rtp && !(p->deaf && !p->has_private) ? 1 : 0;
         stats.shared_encoders = static_cast<std::uint32_t>(groups.size());
         stats.listeners_shared = static_cast<std::uint32_t>(sharing.size());
+        stats.decoders_skipped = 0;
+        for (participant* p : active) stats.decoders_skipped += p->skipped ? 1 : 0;
         // Leaving participants go once they are ramped out of the mix.
         for (std::size_t i = 0; i < active.size();) {
             participant* p = active[i];

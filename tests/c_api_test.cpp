@@ -781,7 +781,7 @@ TEST(CApi, RtpBetweenTwoRoomsCarriesSpeech) {
     EXPECT_GT(s.jitter.ticks, 0u);
     ASSERT_EQ(tutti_room_get_participant_stats(a.get(), x, &s), TUTTI_OK);
     EXPECT_GE(s.packets_out, forwarded);
-    EXPECT_GT(s.frames_encoded, 0u);
+    EXPECT_GT(s.frames_encoded + s.packets_shared, 0u);  // a listener that never talks sends the shared encoder's payloads
     // Too small an output buffer is a clear error, not a crash.
     push(a.get(), talker, ticks);
     ASSERT_EQ(tutti_room_tick(a.get(), ticks * 20000), TUTTI_OK);

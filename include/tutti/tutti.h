@@ -160,6 +160,22 @@ typedef void (*tutti_room_event_callback)(void* user, tutti_room* room, const tu
 /* ------------------------------------------------------------------------ */
 /* Rooms.                                                                   */
 
+/** Threads that share the per-participant work of ticks (worker_pool). The
+ *  host creates it, may give it to several rooms ticked from one thread, and
+ *  destroys it after them. */
+typedef struct tutti_worker_pool tutti_worker_pool;
+
+/** Starts threads - 1 threads (the thread calling tutti_room_tick is the
+ *  last). TUTTI_E_INVALID_ARGUMENT for 0 or more than 64, TUTTI_E_OUT_OF_MEMORY.
+ *  [control-thread] */
+TUTTI_API int tutti_worker_pool_create(unsigned threads, tutti_worker_pool** out);
+/** Joins the threads. NULL is ignored. Only when no room uses it. [control-thread] */
+TUTTI_API void tutti_worker_pool_destroy(tutti_worker_pool* pool);
+
+/** room_config::encoding. */
+#define TUTTI_ENCODING_SHARED 0
+#define TUTTI_ENCODING_PER_PARTICIPANT 1
+
 /** Settings of a room (room_config). Levels in dBov, times in ms. */
 typedef struct tutti_room_config {
     size_t struct_size;
@@ -185,6 +201,9 @@ typedef struct tutti_room_config {
      *  tutti_room_tick hands each event to it instead. */
     tutti_room_event_callback event_callback;
     void* event_user;             /**< passed to event_callback */
+    int encoding;                 /**< TUTTI_ENCODING_SHARED (default) or TUTTI_ENCODING_PER_PARTICIPANT (encoding_mode) */
+    int skip_silent_decode;       /**< 1 (default): silent participants are not decoded (room_config::skip_silent_decode) */
+    tutti_worker_pool* workers;   /**< NULL (default): the whole tick on the calling thread; else see tutti_worker_pool_create */
 } tutti_room_config;
 
 /** Sets struct_size and the defaults of room_config. [any-thread] */
@@ -419,6 +438,11 @@ typedef struct tutti_participant_stats {
     float client_level_dbov;
     int client_voice;
     float detection_level_dbov;
+    int shared_encoder;                /**< its packets come from a shared encoder this tick */
+    uint64_t packets_shared;           /**< packets sent with a shared encoder's payload */
+    uint64_t encoder_switches;         /**< moves between its own encoder and the shared one */
+    uint64_t ticks_not_decoded;        /**< ticks its jitter buffer ran without decoding */
+    uint64_t packets_not_decoded;      /**< packets played out without decoding */
 } tutti_participant_stats;
 
 /** Fills *out (set out->struct_size first) for a participant (room::
@@ -454,6 +478,10 @@ typedef struct tutti_room_stats {
     uint64_t tap_frames;
     uint64_t tap_dropped;
     uint64_t stage_ns[TUTTI_TICK_STAGE_COUNT]; /**< with profile_stages */
+    uint32_t encoders_run;         /**< last tick: encoders that encoded (a shared one counts once) */
+    uint32_t shared_encoders;      /**< shared encoders in the room */
+    uint32_t listeners_shared;     /**< last tick: listeners sending a shared encoder's payloads */
+    uint32_t decoders_skipped;     /**< last tick: participants not decoded */
 } tutti_room_stats;
 
 /** Fills *out (set out->struct_size first) (room::stats). [tick-thread, between ticks] */
