@@ -373,6 +373,9 @@ struct room::impl {
     // Tick side.
     std::vector<participant*> active;     // reserved to max_participants at creation
     std::vector<participant*> contributors;
+    std::vector<participant*> candidates;  // this tick: talking, selected or ramping out (reserved to max_participants)
+    std::size_t leaving_count = 0;         // participants with `leaving` still in `active`
+    std::size_t input_taps_attached = 0;   // input taps on participants (0: run_taps skips the pass; a leaver's stay counted)
     std::vector<const float*> sources;
     aligned_buffer<float> total;
     aligned_buffer<float> common;         // total through the shared limiter
@@ -548,9 +551,11 @@ struct room::impl {
                 return;
             case command_kind::plugin_attach:
                 (c.target ? c.target->chains[c.other] : room_taps).add(c.plugin);
+                if (c.target && c.other == input_taps) ++input_taps_attached;
                 return;
             case command_kind::plugin_detach:
-                (c.target ? c.target->chains[c.other] : room_taps).remove(c.plugin);
+                if ((c.target ? c.target->chains[c.other] : room_taps).remove(c.plugin) && c.target && c.other == input_taps)
+                    --input_taps_attached;
                 (void)retired_plugins.push(c.plugin);  // the control side keeps detaches in flight below its capacity
                 return;
             default: break;
@@ -565,7 +570,10 @@ struct room::impl {
                 p.plain_ms = shared_rejoin_ms;
                 emit({room_event_kind::joined, p.id});
                 break;
-            case command_kind::remove: p.leaving = true; break;
+            case command_kind::remove:
+                if (!p.leaving) ++leaving_count;
+                p.leaving = true;
+                break;
             case command_kind::input_gain:
                 p.input_gain = c.value;
                 p.input_gain_db = c.value > 0.0f ? 20.0f * std::log10(c.value) : -127.0f;
@@ -669,12 +677,12 @@ struct room::impl {
             receive_rtp(p, now_us);
             stage_end(w, tick_stage::receive);
             // Silent and not in the mix: its jitter buffer plays out without decoding (see skip_silent_decode).
-            // No packet for three ticks is a DTX pause, or a loss nobody would hear.
-            const bool paused = p.newest_arrival_us < 0 || now_us - p.newest_arrival_us > 3 * std::int64_t{config.tick_us};
+            // No packet for a tick and a half is a DTX pause (or a loss nobody would hear: it is not in
+            // the mix); decoding it would only run the codec's concealment. A packet ends the pause.
+            const bool paused = p.newest_arrival_us < 0 || now_us - p.newest_arrival_us > 3 * std::int64_t{config.tick_us} / 2;
             const bool skip = config.skip_silent_decode && !p.talking && !p.selected && p.ramp == 0.0f && (p.newest_quiet || paused);
             p.jb->set_decoding(!skip);
             (void)p.jb->get(interleaved_view<float>(p.decoded.data(), in_frames, p.in_channels), now_us);
-            p.stats.jitter = p.jb->stats();
             stage_end(w, tick_stage::jitter_decode);
             if (skip) {  // nothing to resample or measure: it is not heard, and its level is the client's or nothing
                 ++p.stats.ticks_not_decoded;
@@ -740,18 +748,20 @@ struct room::impl {
 
     bool eligible(const participant& p) const { return p.talking && !p.muted && !p.leaving; }
 
-    // Loudest-N with hysteresis: free seats go to the loudest eligible talkers;
+    // Loudest-N with hysteresis, among the candidates (talking, selected or
+    // ramping out: see run_tick; the rest of a big room is never looked at):
+    // free seats go to the loudest eligible talkers;
     // a talker takes a seat from the weakest mixed one only when it has beaten
     // it by switch_margin_db for switch_hold_ms.
     void select_talkers() {
         std::size_t count = 0;
-        for (participant* p : active) {
+        for (participant* p : candidates) {
             if (p->selected && !eligible(*p)) p->selected = false;
             if (p->selected) ++count;
         }
         while (count < config.loudest_n) {  // O(N) per free seat, at most loudest_n seats
             participant* best = nullptr;
-            for (participant* p : active)
+            for (participant* p : candidates)
                 if (!p->selected && eligible(*p) && (!best || p->level > best->level)) best = p;
             if (!best) break;
             best->selected = true;
@@ -759,13 +769,13 @@ struct room::impl {
             ++best->stats.times_selected;
             ++count;
         }
-        for (participant* p : active) {
+        for (participant* p : candidates) {
             if (p->selected || !eligible(*p)) {
                 p->challenge_ms = 0;
                 continue;
             }
             participant* weakest = nullptr;
-            for (participant* q : active)
+            for (participant* q : candidates)
                 if (q->selected && (!weakest || q->level < weakest->level)) weakest = q;
             if (weakest && p->level > weakest->level + config.switch_margin_db) {
                 p->challenge_ms += tick_ms;
@@ -787,7 +797,7 @@ struct room::impl {
         sources.clear();
         const float step = config.ramp_ms == 0 ? 1.0f
                                                : static_cast<float>(config.tick_us) / (1000.0f * static_cast<float>(config.ramp_ms));
-        for (participant* p : active) {
+        for (participant* p : candidates) {
             const float target = p->selected ? 1.0f : 0.0f;
             const float next = target > p->ramp ? std::min(target, p->ramp + step) : std::max(target, p->ramp - step);
             p->contributing = p->ramp > 0.0f || next > 0.0f;
@@ -844,7 +854,6 @@ struct room::impl {
     // anyone's contribution, so nobody's mix-minus removes them), private ones
     // into their target's buffer; then the shared limiter.
     void mix_prompts() {
-        for (participant* p : active) p->has_private = false;
         for (std::size_t i = 0; i < prompts.size();) {
             prompt& q = *prompts[i];
             if (q.target && q.target->leaving) {
@@ -1048,7 +1057,8 @@ struct room::impl {
     // Plugin taps on the room mix (what the mix tap gets) and on each voice.
     void run_taps() {
         room_taps.tap(common.data(), frames);
-        for (participant* p : active) {
+        for (std::size_t i = 0; input_taps_attached > 0 && i < active.size(); ++i) {
+            participant* p = active[i];
             if (p->chains[input_taps].empty()) continue;
             if (p->skipped) std::fill_n(p->input.data(), frames, 0.0f);  // not decoded this tick: silence
             p->chains[input_taps].tap(p->input.data(), frames);
@@ -1062,7 +1072,23 @@ struct room::impl {
         stats.commands_dropped = commands_dropped.load(std::memory_order_relaxed);
         // Input: per participant, on the workers; then talk detection and events.
         for_each<participant, &impl::take_input>(active);
-        for (participant* p : active) detect_talk(*p);
+        // One serial pass over everyone (a big room is memory-bound: each pass
+        // costs a cache miss per participant): talk detection and events,
+        // this tick's per-participant flags, the mixing candidates.
+        candidates.clear();
+        stats.decoders_skipped = 0;
+        for (participant* p : active) {
+            detect_talk(*p);
+            p->has_private = false;
+            stats.decoders_skipped += p->skipped ? 1 : 0;
+            if (p->talking || p->selected || p->ramp > 0.0f) {
+                candidates.push_back(p);
+            } else {
+                p->contributing = false;
+                p->challenge_ms = 0;
+                p->stats.mixed = false;
+            }
+        }
         stage_begin(0);
         select_talkers();
         mix_room();
@@ -1090,13 +1116,12 @@ struct room::impl {
         for (participant* p : encoding) stats.encoders_run += p->rtp && !(p->deaf && !p->has_private) ? 1 : 0;
         stats.shared_encoders = static_cast<std::uint32_t>(groups.size());
         stats.listeners_shared = static_cast<std::uint32_t>(sharing.size());
-        stats.decoders_skipped = 0;
-        for (participant* p : active) stats.decoders_skipped += p->skipped ? 1 : 0;
         // Leaving participants go once they are ramped out of the mix.
-        for (std::size_t i = 0; i < active.size();) {
+        for (std::size_t i = 0; leaving_count > 0 && i < active.size();) {
             participant* p = active[i];
             if (p->leaving && p->ramp == 0.0f) {
                 emit({room_event_kind::left, p->id});
+                --leaving_count;
                 active[i] = active.back();
                 active.pop_back();
                 (void)retired.push(p);  // capacity covers every slot
@@ -1150,6 +1175,7 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
         for (std::uint32_t i = config.max_participants; i > 0; --i) p->free_slots.push_back(i - 1);
         p->active.reserve(config.max_participants);
         p->contributors.reserve(config.max_participants);
+        p->candidates.reserve(config.max_participants);
         p->sources.reserve(config.max_participants);
         p->prompts.reserve(config.max_prompts);
         p->groups.reserve(config.max_participants);
@@ -1652,6 +1678,7 @@ status room::get_participant_stats(participant_id id, participant_stats& out) co
     for (const participant* p : impl_->active)
         if (p->id == id) {
             out = p->stats;
+            if (p->jb) out.jitter = p->jb->stats();  // read here, not copied every tick
             out.talking = p->talking;
             out.shared_encoder = p->on_shared;
             out.packets_rejected += p->io_rejected.load(std::memory_order_relaxed);

@@ -96,6 +96,10 @@ struct jitter_buffer::impl {
     bool have_last_reference = false;
     double reference_shift_ms() const { return -static_cast<double>(reference_fallen_us) / 1000.0; }
     float histogram_mass = 0.0f;
+    float histogram_unit = 1.0f;
+    std::uint64_t histogram_version = 1;  // bumped by every change the target depends on
+    std::uint64_t target_version = 0;
+    std::size_t cached_bucket = 0;      // stored bucket value × unit = weight (see observe_required)
     std::uint64_t delay_samples = 0;
     std::int64_t last_transit_us = 0;
     bool have_transit = false;
@@ -210,9 +214,17 @@ struct jitter_buffer::impl {
                 peak->generation = generation;
             }
         }
-        for (float& h : histogram) h *= f;
-        histogram[bucket] += 1.0f - f;
+        // Forgetting scales every bucket by f per packet; instead of touching
+        // all 2000 buckets per packet, new mass is added in a unit that grows
+        // by 1/f (histogram_unit shrinks), folded back now and then.
+        histogram_unit *= f;
+        if (histogram_unit < 1e-6f) {
+            for (float& h : histogram) h *= histogram_unit;
+            histogram_unit = 1.0f;
+        }
+        histogram[bucket] += (1.0f - f) / histogram_unit;
         histogram_mass = histogram_mass * f + (1.0f - f);
+        ++histogram_version;
         ++delay_samples;
     }
 
@@ -232,17 +244,27 @@ struct jitter_buffer::impl {
         return std::min(std::max(target, peak_ms(recent_peak)), static_cast<float>(config.max_delay_ms));
     }
 
-    float target_delay_ms() const {
-        float target = static_cast<float>(config.initial_delay_ms);
-        if (delay_samples >= min_statistics && histogram_mass > 0.0f) {
-            const float want = config.quantile * histogram_mass;
+    // The bucket holding the quantile. Its scan is a pass over the histogram:
+    // done once per histogram change, not at every call.
+    std::size_t quantile_bucket() {
+        if (target_version != histogram_version) {
+            const float want = config.quantile * histogram_mass / histogram_unit;
             float cumulative = 0.0f;
             std::size_t b = 0;
             for (; b < histogram.size(); ++b) {
                 cumulative += histogram[b];
                 if (cumulative >= want) break;
             }
-            b = std::min(b, histogram.size() - 1);
+            cached_bucket = std::min(b, histogram.size() - 1);
+            target_version = histogram_version;
+        }
+        return cached_bucket;
+    }
+
+    float target_delay_ms() {
+        float target = static_cast<float>(config.initial_delay_ms);
+        if (delay_samples >= min_statistics && histogram_mass > 0.0f) {
+            const std::size_t b = quantile_bucket();
             target = peak_ms(bucket_max[b]);
             target = std::clamp(target, static_cast<float>(b) * histogram_bucket_ms, static_cast<float>(b + 1) * histogram_bucket_ms);
         }
@@ -276,6 +298,8 @@ struct jitter_buffer::impl {
         ref_head = ref_size = 0;
         have_last_reference = false;
         for (float& h : histogram) h = 0.0f;
+        histogram_unit = 1.0f;
+        ++histogram_version;
         for (bucket_peak& h : bucket_max) h = {};
         recent_peak = {};
         histogram_mass = 0.0f;
