@@ -3,7 +3,7 @@
 // The input is a script of operations on one jitter buffer with a real G.711
 // decoder behind it: byte 0 picks the tick (10/20/40 ms); then records
 //   op & 3 == 0..2: insert a packet  [op, seq lo, seq hi, ts delta, ssrc bit|pt|marker, len, arrival delta, payload...]
-//   op & 3 == 3:    get one tick     [op, time step]
+//   op & 3 == 3:    get one tick     [op, time step]; op bit 6 set: without decoding
 // with sequence numbers and timestamps moved by small or huge deltas, SSRC
 // switches, duplicate and far-future packets, empty and oversize payloads and
 // arrival times that go backwards. Checks: every call returns a documented
@@ -41,6 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const std::uint8_t op = data[i++];
         if ((op & 3) == 3) {
             now += 1000 * (i < size ? data[i++] : 20);
+            jb->set_decoding((op & 64) == 0);  // bit 6: play out without decoding (a silent conference participant)
             if (jb->get({out.data(), out.size(), 1}, now) != tutti::status::ok) std::abort();
             for (float x : out)
                 if (!std::isfinite(x) || x < -1.0f || x > 1.0f) std::abort();
