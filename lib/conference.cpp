@@ -383,7 +383,6 @@ struct room::impl {
     std::vector<encoder_group*> groups;   // shared encoders; reserved to max_participants
     std::vector<participant*> encoding;   // this tick: RTP participants that run their own encoder
     std::vector<participant*> sharing;    // this tick: RTP participants that send a group's payloads
-    std::vector<encoder_group*> groups_used;  // this tick: groups with users
     aligned_buffer<float> prev_common;    // last tick's `common` (warms a forked listener's resampler)
     std::uint32_t prev_common_rate = 0;
     std::uint32_t common_rate = 0;
@@ -724,9 +723,7 @@ struct room::impl {
         stats.events_dropped += std::exchange(p.dtmf_dropped, 0);
         float detect = p.stats.input_level_dbov;
         if (p.client_level_until_us >= tick_now_us) {  // the client's own measure caps ours (see join_rtp)
-            float client = p.client_level;
-            if (p.input_gain != 1.0f) client += p.input_gain > 0.0f ? 20.0f * std::log10(p.input_gain) : -127.0f;
-            detect = std::min(detect, std::max(client, -127.0f));
+            detect = std::min(detect, std::max(p.client_level + p.input_gain_db, -127.0f));
         }
         p.level = detect > p.level ? detect : p.level + level_release * (detect - p.level);
         p.stats.detection_level_dbov = p.level;
@@ -950,7 +947,7 @@ struct room::impl {
             }
         }
         if (p.on_shared) {
-            if (!silent && g->users++ == 0) groups_used.push_back(g);
+            if (!silent) ++g->users;
             sharing.push_back(&p);
         } else {
             encoding.push_back(&p);
@@ -1098,7 +1095,6 @@ struct room::impl {
         // Output: who uses which encoder, then every encoder, then the shared payloads.
         encoding.clear();
         sharing.clear();
-        groups_used.clear();
         for (encoder_group* g : groups) g->users = 0;
         for (participant* p : active)
             if (!p->leaving) choose_encoder(*p);
@@ -1182,7 +1178,6 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
         p->control_groups.reserve(config.max_participants);
         p->encoding.reserve(config.max_participants);
         p->sharing.reserve(config.max_participants);
-        p->groups_used.reserve(config.max_participants);
         p->pool = config.workers;
         p->control_prompts.reserve(config.max_prompts);
         p->max_frames = static_cast<std::size_t>(std::int64_t{max_mixing_rate} * config.tick_us / 1000000);
