@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <random>
 #include <string>
 #include <thread>
@@ -428,6 +429,17 @@ TEST(Plugin, GsmCodecPluginRoundTripAndInteropWithPcmu) {
         decoded.insert(decoded.end(), pcm.begin(), pcm.end());
     }
     EXPECT_LT(dec->frames_in({payload.data(), 32}), 0);  // not a whole frame
+    // Regression (plugin_codec_fuzz): NaN, infinities and huge values encode
+    // without an undefined float-to-integer conversion (UBSan in CI).
+    std::vector<float> hostile(160);
+    for (std::size_t i = 0; i < hostile.size(); ++i) {
+        const float values[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                                -std::numeric_limits<float>::infinity(), 1e30f, -1e30f};
+        hostile[i] = values[i % std::size(values)];
+    }
+    EXPECT_EQ(enc->encode(interleaved_view<const float>(hostile.data(), 160, 1), payload), 33);
+    EXPECT_EQ(dec->decode({payload.data(), 33}, interleaved_view<float>(pcm.data(), 160, 1)), 160);
+    for (float x : pcm) ASSERT_TRUE(std::isfinite(x) && std::abs(x) <= 1.0f);
     const double c = max_correlation(voice, decoded, 16);
     std::printf("gsm: round-trip correlation %.3f on %zu s of speech\n", c, voice.size() / 8000);
     EXPECT_GT(c, 0.85);

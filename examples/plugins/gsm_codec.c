@@ -7,6 +7,7 @@
  * Packets carry 1..3 frames (a=ptime 20, 40 or 60; 20 when absent). No
  * concealment of its own: conceal is NULL, so the host's fade-out is used. */
 #include <gsm.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,7 @@ typedef struct gsm_decoder_state {
 } gsm_decoder_state;
 
 static int16_t to_s16(float x) {
+    if (isnan(x)) return 0; /* converting NaN to an integer is undefined behaviour (found by plugin_codec_fuzz) */
     x *= 32768.0f;
     x = x > 32767.0f ? 32767.0f : x < -32768.0f ? -32768.0f : x;
     return (int16_t)(x < 0 ? x - 0.5f : x + 0.5f);

@@ -118,7 +118,9 @@ static int32_t process(const tutti_processor_t* p, const float* in, float* out, 
     if (frames != s->frames) return TUTTI_PLUGIN_E_INVALID_ARGUMENT;
     for (uint32_t i = 0; i < frames; ++i) {
         float x = in[i] * 32768.0f;
-        x = x > 32767.0f ? 32767.0f : x < -32768.0f ? -32768.0f : x;
+        /* Written so that NaN ends at -32768, not in an undefined float-to-integer conversion. */
+        x = x > -32768.0f ? x : -32768.0f;
+        x = x < 32767.0f ? x : 32767.0f;
         s->frame[i] = (spx_int16_t)x;
     }
     speex_preprocess_run(s->state, s->frame);
