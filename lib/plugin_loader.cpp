@@ -9,9 +9,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <new>
+#include <vector>
 
 #include "tutti/codec.hpp"
+#include "tutti/detail/elf_check.hpp"
 
 TUTTI_BEGIN_NAMESPACE
 
@@ -414,6 +418,23 @@ status plugin::load(const std::string& path, std::shared_ptr<plugin>& out, std::
     using a = plugin::access;
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return a::fail(error, path, status::not_found, "no such file");
+    if (!S_ISREG(st.st_mode)) return a::fail(error, path, status::malformed, "not a regular file");
+    // dlopen trusts the file: check its structure first, so that a truncated
+    // or damaged object is refused here rather than crashing the host in the
+    // dynamic loader (elf_check.hpp).
+    constexpr off_t max_plugin_bytes = off_t{1} << 30;
+    if (st.st_size > max_plugin_bytes) return a::fail(error, path, status::malformed, "larger than 1 GiB");
+    try {
+        std::ifstream in(path, std::ios::binary);
+        std::vector<std::uint8_t> bytes(static_cast<std::size_t>(st.st_size));
+        if (!in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
+            return a::fail(error, path, status::io_error, "cannot be read");
+        std::string why;
+        if (status s = detail::check_shared_object(bytes, &why); s != status::ok) return a::fail(error, path, s, why);
+    } catch (const std::bad_alloc&) {
+        if (error) *error = "out of memory";
+        return status::out_of_memory;
+    }
     std::shared_ptr<plugin> p;
     try {
         p.reset(new plugin());
