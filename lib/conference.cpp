@@ -599,6 +599,19 @@ struct room::impl {
         }
     }
 
+    // A talker who left frees its place in every "does not hear" list, so
+    // that lists do not fill up with the departed over a long conference.
+    void forget_relations_to(participant_id gone) {
+        for (participant* q : active) {
+            auto* end = q->not_heard.data() + q->not_heard_count;
+            auto* it = std::find(q->not_heard.data(), end, gone);
+            if (it != end) {
+                *it = end[-1];
+                --q->not_heard_count;
+            }
+        }
+    }
+
     // Received datagrams -> jitter buffer / DTMF.
     void receive_rtp(participant& p, std::int64_t now_us) {
         std::int64_t arrival = 0;
@@ -1118,6 +1131,7 @@ struct room::impl {
             if (p->leaving && p->ramp == 0.0f) {
                 emit({room_event_kind::left, p->id});
                 --leaving_count;
+                forget_relations_to(p->id);
                 active[i] = active.back();
                 active.pop_back();
                 (void)retired.push(p);  // capacity covers every slot
@@ -1299,6 +1313,21 @@ static status admit(room::impl& r, std::unique_ptr<participant> p, participant_i
 }
 
 status room::join_rtp(const rtp_participant_config& config, participant_id& out, std::string* error) {
+    const auto refuse = [&](const char* why) {
+        if (error) *error = why;
+        return status::invalid_argument;
+    };
+    const auto payload_type_ok = [](int pt) { return pt >= -1 && pt <= 127; };
+    if (!payload_type_ok(config.telephone_event_payload_type))
+        return refuse("telephone_event_payload_type must be 0..127, or -1 when not negotiated");
+    if (!payload_type_ok(config.comfort_noise_payload_type))
+        return refuse("comfort_noise_payload_type must be 0..127, or -1 when not negotiated");
+    if (config.telephone_event_payload_type >= 0 && config.telephone_event_payload_type == config.receive.payload_type)
+        return refuse("telephone_event_payload_type is the audio payload type");
+    if (config.comfort_noise_payload_type >= 0 && config.comfort_noise_payload_type == config.receive.payload_type)
+        return refuse("comfort_noise_payload_type is the audio payload type");
+    if (config.audio_level_extension_id > 14)  // RFC 8285: one-byte ids are 1..14 (15 is reserved)
+        return refuse("audio_level_extension_id must be 1..14, or 0 when not negotiated");
     impl& r = *impl_;
     std::lock_guard lock(r.control_mutex);
     try {
@@ -1406,11 +1435,12 @@ status room::leave(participant_id id) {
 }
 
 namespace {
-status control(room::impl& r, participant_id id, command c) {
+// `also` (if not 0): a second participant that must be in the room too.
+status control(room::impl& r, participant_id id, command c, participant_id also = 0) {
     std::lock_guard lock(r.control_mutex);
     r.collect_retired();
     participant* p = r.lookup(id);
-    if (!p) return status::not_found;
+    if (!p || (also != 0 && !r.lookup(also))) return status::not_found;
     c.target = p;
     return r.send(c);
 }
@@ -1428,7 +1458,10 @@ status room::set_muted(participant_id id, bool muted) { return control(*impl_, i
 status room::set_deaf(participant_id id, bool deaf) { return control(*impl_, id, {command_kind::deaf, nullptr, 0, deaf ? 1.0f : 0.0f}); }
 status room::set_hears(participant_id listener, participant_id talker, bool hears) {
     if (listener == talker || talker == 0) return status::invalid_argument;
-    return control(*impl_, listener, {hears ? command_kind::hears : command_kind::not_hears, nullptr, talker, 0.0f});
+    // "Does not hear" needs the talker in the room; "hears" of one who left is
+    // a no-op that succeeds (its entry went when it left).
+    return control(*impl_, listener, {hears ? command_kind::hears : command_kind::not_hears, nullptr, talker, 0.0f},
+                   hears ? 0 : talker);
 }
 
 namespace {

@@ -90,8 +90,8 @@ struct pcm_person {
     std::vector<float> heard;
 };
 
-// Runs PCM participants through `ticks` ticks of 20 ms.
-void run_pcm(room& r, std::vector<pcm_person>& people, std::uint32_t rate, std::size_t ticks) {
+// Runs PCM participants through `ticks` ticks of 20 ms, the first at `first_tick` * 20 ms.
+void run_pcm(room& r, std::vector<pcm_person>& people, std::uint32_t rate, std::size_t ticks, std::size_t first_tick = 0) {
     const std::size_t n = rate / 50;
     std::vector<std::int16_t> in(n), out(n);
     std::vector<float> f(n);
@@ -101,7 +101,7 @@ void run_pcm(room& r, std::vector<pcm_person>& people, std::uint32_t rate, std::
             float_to_s16(f.data(), in.data(), n);
             ASSERT_EQ(r.push_pcm(p.id, interleaved_view<const std::int16_t>(in.data(), n, 1)), status::ok);
         }
-        ASSERT_EQ(r.tick(static_cast<std::int64_t>(t) * 20000), status::ok);
+        ASSERT_EQ(r.tick(static_cast<std::int64_t>(first_tick + t) * 20000), status::ok);
         for (auto& p : people) {
             ASSERT_EQ(r.pull_pcm(p.id, interleaved_view<std::int16_t>(out.data(), n, 1)), static_cast<std::ptrdiff_t>(n));
             s16_to_float(out.data(), f.data(), n);
@@ -155,6 +155,33 @@ TEST(Conference, MutedIsHeardByNobodyDeafHearsNothingRelationsHold) {
     EXPECT_EQ(r->set_muted(12345, true), status::not_found);
 }
 
+// "Does not hear" lists are bounded (max_relations): a talker who leaves must
+// free its place, or a long conference fills every list with the departed.
+TEST(Conference, RelationsFreeTheirPlaceWhenTheTalkerLeaves) {
+    std::unique_ptr<room> r;
+    room_config config;
+    config.mixing_rate_hz = 16000;
+    config.max_relations = 2;
+    ASSERT_EQ(room::create(config, r), status::ok);
+    std::vector<pcm_person> people(2);
+    for (auto& p : people) ASSERT_EQ(r->join_pcm({.sample_rate_hz = 16000, .channels = 1}, p.id), status::ok);
+    people[1].voice = speech(1, 16000);
+    participant_id gone[2];
+    for (auto& g : gone) {
+        ASSERT_EQ(r->join_pcm({.sample_rate_hz = 16000, .channels = 1}, g), status::ok);
+        ASSERT_EQ(r->set_hears(people[0].id, g, false), status::ok);  // the list is now full
+    }
+    run_pcm(*r, people, 16000, 2);
+    for (auto g : gone) ASSERT_EQ(r->leave(g), status::ok);
+    run_pcm(*r, people, 16000, 5, 2);  // ramped out and gone
+    EXPECT_EQ(r->set_hears(people[0].id, gone[0], false), status::not_found);  // not in the room
+    ASSERT_EQ(r->set_hears(people[0].id, people[1].id, false), status::ok);
+    people[0].heard.clear();
+    run_pcm(*r, people, 16000, 150, 7);
+    EXPECT_LT(max_correlation(head(people[1].voice, 16000 * 3), people[0].heard, 400), 0.1);  // the new entry holds
+    EXPECT_EQ(r->set_hears(people[0].id, gone[0], true), status::ok);  // hearing one who left again is harmless
+}
+
 // An RTP client: encodes its speech with its codec and sends packets; decodes what it gets.
 struct rtp_client {
     participant_id id = 0;
@@ -174,6 +201,28 @@ sdp_format fmt(std::uint8_t pt, const char* name, std::uint32_t clock, std::uint
     f.clock_rate_hz = clock;
     f.channels = ch;
     return f;
+}
+
+// Payload types and extension ids outside what RTP allows are refused at join
+// with a sentence, not taken and misread later.
+TEST(Conference, JoinRefusesOutOfRangePayloadTypesAndExtensionIds) {
+    std::unique_ptr<room> r;
+    ASSERT_EQ(room::create({}, r), status::ok);
+    const auto join = [&](auto change, const char* says) {
+        rtp_participant_config pc;
+        pc.receive = pc.send = fmt(0, "PCMU", 8000);
+        change(pc);
+        participant_id id = 0;
+        std::string error;
+        EXPECT_EQ(r->join_rtp(pc, id, &error), status::invalid_argument) << says;
+        EXPECT_NE(error.find(says), std::string::npos) << error;
+    };
+    join([](rtp_participant_config& pc) { pc.telephone_event_payload_type = 200; }, "telephone_event_payload_type must be");
+    join([](rtp_participant_config& pc) { pc.telephone_event_payload_type = -5; }, "telephone_event_payload_type must be");
+    join([](rtp_participant_config& pc) { pc.comfort_noise_payload_type = 128; }, "comfort_noise_payload_type must be");
+    join([](rtp_participant_config& pc) { pc.comfort_noise_payload_type = 0; }, "is the audio payload type");
+    join([](rtp_participant_config& pc) { pc.audio_level_extension_id = 15; }, "audio_level_extension_id must be");
+    EXPECT_EQ(r->stats().participants, 0u);
 }
 
 TEST(Conference, MixedCodecsEveryoneHearsEveryone) {

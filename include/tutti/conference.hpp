@@ -250,7 +250,10 @@ public:
     /// A deaf participant hears nothing (and is not encoded for). [control-thread]
     status set_deaf(participant_id id, bool deaf);
     /// Whether `listener` hears `talker` (default true). Costs nothing while no
-    /// relation is set. [control-thread]
+    /// relation is set. not_found if either is not in the room (for hears =
+    /// false; hearing again one who left succeeds). A listener keeps at most
+    /// room_config::max_relations "does not hear" entries (more are ignored);
+    /// a talker's entries go when it leaves. [control-thread]
     status set_hears(participant_id listener, participant_id talker, bool hears);
 
     /// Plays `samples` (mono PCM at `rate_hz`, 8000..48000; copied) to
