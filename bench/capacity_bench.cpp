@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <random>
 #include <string>
@@ -110,13 +111,29 @@ struct sender {
     std::uint32_t ts_step = 960;
 };
 
+// Where the time goes (TUTTI_PROFILE_STAGES=1 in the environment): µs per tick per stage.
+void print_stages(const room_stats& st, std::size_t ticks) {
+    const char* names[] = {"receive", "jitter_decode", "resample_in", "mix", "resample_out", "encode", "packetize"};
+    for (std::size_t k = 0; k < static_cast<std::size_t>(tick_stage::count); ++k)
+        std::printf("stage %-14s %8.0f µs per tick\n", names[k], static_cast<double>(st.stage_ns[k]) / 1000.0 / static_cast<double>(ticks));
+}
+
 struct result {
     double median_us = 0, p99_us = 0;
+    double cpu_median_us = 0;  // the calling thread's CPU time: what the tick costs a core, preemption excluded
 };
 
-result percentiles(std::vector<double> v) {
+result percentiles(std::vector<double> v, std::vector<double> cpu) {
     std::sort(v.begin(), v.end());
-    return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)]};
+    std::sort(cpu.begin(), cpu.end());
+    return {v[v.size() / 2], v[std::min(v.size() - 1, v.size() * 99 / 100)], cpu[cpu.size() / 2]};
+}
+
+// CPU time of the calling thread, µs.
+double thread_cpu_us() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
 }
 
 enum class listener_mode { dtx, levels, no_levels };
@@ -136,6 +153,7 @@ result big_room(const sources& src, std::size_t n, listener_mode mode, encoding_
     rc.encoding = encoding;
     rc.workers = pool;
     rc.event_capacity = 4096;
+    rc.profile_stages = std::getenv("TUTTI_PROFILE_STAGES") != nullptr;
     std::unique_ptr<room> r;
     if (room::create(rc, r) != status::ok) std::exit(1);
     const sdp_format f = fmt(111, "opus", 48000, 2);
@@ -163,7 +181,7 @@ result big_room(const sources& src, std::size_t n, listener_mode mode, encoding_
         s.offset = talker ? 0 : i * 7;
     }
     std::vector<std::uint8_t> packet(1500);
-    std::vector<double> times;
+    std::vector<double> times, cpu;
     const std::size_t total = warm + measured;
     for (std::size_t t = 0; t < total; ++t) {
         const std::int64_t now = static_cast<std::int64_t>(t) * 20000;
@@ -176,10 +194,15 @@ result big_room(const sources& src, std::size_t n, listener_mode mode, encoding_
             const auto len = s.packetizer.packetize(e.payload, s.ts_step, false, packet, rtp_audio_level{e.level < 40, e.level});
             if (len > 0) (void)r->push_rtp(s.id, {packet.data(), static_cast<std::size_t>(len)}, now + 300);
         }
+        const double c0 = thread_cpu_us();
         const auto t0 = std::chrono::steady_clock::now();
         (void)r->tick(now + 20000);
         const auto t1 = std::chrono::steady_clock::now();
-        if (t >= warm) times.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        const double c1 = thread_cpu_us();
+        if (t >= warm) {
+            times.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+            cpu.push_back(c1 - c0);
+        }
         for (sender& s : senders)
             while (r->pull_rtp(s.id, packet) > 0) {
             }
@@ -188,7 +211,8 @@ result big_room(const sources& src, std::size_t n, listener_mode mode, encoding_
         }
     }
     if (stats_out) *stats_out = r->stats();
-    return percentiles(times);
+    if (rc.profile_stages) print_stages(r->stats(), total);
+    return percentiles(times, cpu);
 }
 
 // `rooms` rooms of 5 PCMU participants, one talker each; the cost of ticking all of them.
@@ -197,6 +221,7 @@ result many_rooms(const std::vector<encoded_frame>& talk, const std::vector<enco
     room_config rc;
     rc.mixing_rate_hz = 8000;
     rc.max_participants = 5;
+    rc.profile_stages = std::getenv("TUTTI_PROFILE_STAGES") != nullptr;
     std::vector<std::unique_ptr<room>> all(rooms);
     std::vector<sender> senders(rooms * 5);
     const sdp_format f = fmt(0, "PCMU", 8000, 1);
@@ -220,7 +245,7 @@ result many_rooms(const std::vector<encoded_frame>& talk, const std::vector<enco
         }
     }
     std::vector<std::uint8_t> packet(1500);
-    std::vector<double> times;
+    std::vector<double> times, cpu;
     for (std::size_t t = 0; t < warm + measured; ++t) {
         const std::int64_t now = static_cast<std::int64_t>(t) * 20000;
         for (std::size_t k = 0; k < rooms; ++k)
@@ -230,16 +255,43 @@ result many_rooms(const std::vector<encoded_frame>& talk, const std::vector<enco
                 const auto len = s.packetizer.packetize(e.payload, s.ts_step, false, packet);
                 if (len > 0) (void)all[k]->push_rtp(s.id, {packet.data(), static_cast<std::size_t>(len)}, now + 300);
             }
+        const double c0 = thread_cpu_us();
         const auto t0 = std::chrono::steady_clock::now();
         for (auto& r : all) (void)r->tick(now + 20000);
         const auto t1 = std::chrono::steady_clock::now();
-        if (t >= warm) times.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+        const double c1 = thread_cpu_us();
+        if (t >= warm) {
+            times.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+            cpu.push_back(c1 - c0);
+        }
         for (std::size_t k = 0; k < rooms; ++k)
             for (std::size_t j = 0; j < 5; ++j)
                 while (all[k]->pull_rtp(senders[k * 5 + j].id, packet) > 0) {
                 }
     }
-    return percentiles(times);
+    if (rc.profile_stages) {
+        room_stats sum;
+        for (auto& r : all)
+            for (std::size_t k = 0; k < static_cast<std::size_t>(tick_stage::count); ++k) sum.stage_ns[k] += r->stats().stage_ns[k];
+        print_stages(sum, warm + measured);
+    }
+    return percentiles(times, cpu);
+}
+
+// `rooms` rooms of 5 PCMU participants, printed as a table.
+void many_rooms_case(std::mt19937& rng, std::normal_distribution<float>& noise, std::size_t rooms, std::size_t warm,
+                     std::size_t measured) {
+    const sdp_format pcmu = fmt(0, "PCMU", 8000, 1);
+    std::vector<float> v = speech(0, 8000);
+    const auto talk = encode(v, pcmu, 160, false);
+    std::vector<float> q8(8000 * 4);
+    for (float& x : q8) x = noise(rng);
+    const auto quiet8 = encode(q8, pcmu, 160, false);
+    const result res = many_rooms(talk, quiet8, rooms, warm, measured);
+    std::printf("\n## Many rooms: %zu rooms × 5 PCMU participants (8 kHz, 20 ms, one talker each)\n\n", rooms);
+    std::printf("| rooms | participants | all rooms' ticks, median µs | p99 µs | CPU median µs | participants per core |\n|---|---|---|---|---|---|\n");
+    std::printf("| %zu | %zu | %.0f | %.0f | %.0f | %.0f |\n", rooms, rooms * 5, res.median_us, res.p99_us, res.cpu_median_us,
+                static_cast<double>(rooms * 5) * 20000.0 / res.median_us);
 }
 
 void write_svg(const char* path, const std::vector<std::size_t>& ns, const std::vector<std::vector<double>>& rows,
@@ -287,9 +339,11 @@ int main(int argc, char** argv) {
     std::size_t only_n = 0;  // --case N a|b|c THREADS: one big-room case (for profiling)
     listener_mode only_mode = listener_mode::levels;
     unsigned only_threads = 1;
+    std::size_t only_rooms = 0;  // --rooms COUNT: the many-rooms case alone (2000 in the issue)
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--quick")) quick = true;
         else if (!std::strcmp(argv[i], "--svg") && i + 1 < argc) svg = argv[++i];
+        else if (!std::strcmp(argv[i], "--rooms") && i + 1 < argc) only_rooms = std::strtoul(argv[++i], nullptr, 10);
         else if (!std::strcmp(argv[i], "--case") && i + 3 < argc) {
             only_n = std::strtoul(argv[i + 1], nullptr, 10);
             only_mode = argv[i + 2][0] == 'a' ? listener_mode::dtx : argv[i + 2][0] == 'b' ? listener_mode::levels : listener_mode::no_levels;
@@ -327,13 +381,17 @@ int main(int argc, char** argv) {
                     static_cast<double>(talk_bytes) / static_cast<double>(std::max<std::size_t>(talk_frames, 1)));
     }
 
+    if (only_rooms) {
+        many_rooms_case(rng, noise, only_rooms, quick ? 10 : 50, quick ? 20 : 200);
+        return 0;
+    }
     if (only_n) {
         std::unique_ptr<worker_pool> pool;
         if (only_threads > 1) (void)worker_pool::create(only_threads, pool);
         room_stats st;
         const result res = big_room(src, only_n, only_mode, encoding_mode::shared, pool.get(), 50, 200, &st);
-        std::printf("N=%zu %s threads=%u: median %.0f µs, p99 %.0f µs, not decoded %u\n", only_n, name(only_mode), only_threads,
-                    res.median_us, res.p99_us, st.decoders_skipped);
+        std::printf("N=%zu %s threads=%u: median %.0f µs, p99 %.0f µs, calling thread's CPU median %.0f µs, not decoded %u\n", only_n,
+                    name(only_mode), only_threads, res.median_us, res.p99_us, res.cpu_median_us, st.decoders_skipped);
         return 0;
     }
     std::vector<std::size_t> ns = quick ? std::vector<std::size_t>{10, 100} : std::vector<std::size_t>{10, 100, 1000, 10000};
@@ -374,21 +432,7 @@ int main(int argc, char** argv) {
             std::fflush(stdout);
         }
     }
-    // Many small rooms.
-    {
-        const sdp_format pcmu = fmt(0, "PCMU", 8000, 1);
-        std::vector<float> v = speech(0, 8000);
-        const auto talk = encode(v, pcmu, 160, false);
-        std::vector<float> q8(8000 * 4);
-        for (float& x : q8) x = noise(rng);
-        const auto quiet8 = encode(q8, pcmu, 160, false);
-        const std::size_t rooms = quick ? 100 : 2000;
-        const result res = many_rooms(talk, quiet8, rooms, warm, quick ? 20 : 200);
-        std::printf("\n## Many rooms: %zu rooms × 5 PCMU participants (8 kHz, 20 ms, one talker each)\n\n", rooms);
-        std::printf("| rooms | participants | all rooms' ticks, median µs | p99 µs | participants per core |\n|---|---|---|---|---|\n");
-        std::printf("| %zu | %zu | %.0f | %.0f | %.0f |\n", rooms, rooms * 5, res.median_us, res.p99_us,
-                    static_cast<double>(rooms * 5) * 20000.0 / res.median_us);
-    }
+    many_rooms_case(rng, noise, quick ? 100 : 2000, warm, quick ? 20 : 200);
     if (svg) write_svg(svg, ns, rows, {"(a) listeners DTX", "(b) silence + RFC 6464", "(c) silence, no levels"});
     return 0;
 }

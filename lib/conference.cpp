@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <mutex>
 #include <new>
@@ -250,38 +251,63 @@ struct rate_path {
     std::unique_ptr<resampler> out;  // mixing rate -> participant rate
 };
 
+// Fields are ordered by how often the tick touches them: in a room of
+// thousands the tick is bound by memory latency (each participant is a cache
+// miss per pass), so what every tick reads or writes sits in the first lines,
+// which the passes prefetch (see prefetch_hot), and the cold rest after them.
 struct participant {
+    // --- hot: touched by every tick ------------------------------------------
     participant_id id = 0;
-    std::size_t slot = 0;
     bool rtp = false;
-    std::uint32_t in_rate = 0, out_rate = 0;     // decoder/PCM-in and encoder/PCM-out rates
-    std::uint16_t in_channels = 1, out_channels = 1;
-    std::uint32_t needed_rate = 8000;            // the mixing rate it asks for
-
-    // RTP side.
-    std::unique_ptr<decoder> dec;
-    std::unique_ptr<jitter_buffer> jb;
-    encode_stream own;                           // its own encoder (talking, or no shared one fits)
-    encoder_group* group = nullptr;              // the shared encoder it may use (shared encoding only)
-    bool on_shared = false;                      // sending the group's payloads this tick
-    std::uint32_t plain_ms = 0;                  // how long it has heard the plain room mix
-    rtp_packetizer packetizer;
-    telephone_event_decoder dtmf;
+    bool skipped = false;                     // this tick: not decoded, p.input not written
+    bool talking = false;
+    bool selected = false;
+    bool contributing = false;                // contribution buffer valid this tick
+    bool on_shared = false;                   // sending the group's payloads this tick
+    bool has_private = false;
+    bool muted = false, deaf = false, leaving = false;
+    bool encoding_paused = false;
+    bool newest_quiet = true;                 // the newest audio/CN packet says the participant is quiet
+    bool receive_opus = false;
+    bool have_ssrc = false;
     std::uint8_t receive_pt = 0;
+    std::uint8_t audio_level_id = 0;
+    std::uint16_t in_channels = 1, out_channels = 1;
+    std::uint32_t in_rate = 0, out_rate = 0;  // decoder/PCM-in and encoder/PCM-out rates
     int telephone_event_pt = -1;
     int comfort_noise_pt = -1;
-    std::uint8_t audio_level_id = 0;
-    std::uint32_t send_clock_hz = 8000;
-    std::uint32_t enc_packet_ts = 0;             // RTP units per packet
-    bool have_ssrc = false;
     std::uint32_t remote_ssrc = 0;
+    std::uint32_t enc_packet_ts = 0;          // RTP units per packet
+    std::uint32_t plain_ms = 0;               // how long it has heard the plain room mix
+    float level = -127.0f;                    // smoothed input level, dBov
+    float ramp = 0.0f;                        // contribution gain now (0..1)
+    float client_level = -127.0f;             // RFC 6464 level of the latest audio packet, dBov
+    float input_gain = 1.0f, input_gain_now = 1.0f;
+    float input_gain_db = 0.0f;               // 20 log10(input_gain), -127 for 0
+    float output_gain = 1.0f, output_gain_now = 1.0f;
+    std::int64_t quiet_ms = 0;                // time below talk_stop while talking
+    std::int64_t challenge_ms = 0;            // time spent beating the weakest mixed talker
+    std::int64_t client_level_until_us = -1;  // ... counted until then (-1: never received)
+    std::int64_t newest_arrival_us = -1;      // ... it arrived then (-1: none yet)
+    std::size_t dtmf_count = 0;
+    std::uint64_t dtmf_dropped = 0;           // notifications beyond max_dtmf_per_tick in one tick (a flood)
+    std::size_t not_heard_count = 0;
+    std::uint32_t prompts_pending = 0;        // prompts playing to it alone (they make has_private)
+    jitter_buffer* jb_ = nullptr;             // jb.get(): one pointer less to chase
+    detail::spsc_ring* in = nullptr;          // in_ring.get()
+    detail::spsc_ring* out = nullptr;         // out_ring.get()
+    encoder_group* group = nullptr;           // the shared encoder it may use (shared encoding only)
+    std::uint8_t plugins = 0;                 // bit c: chains[c] is not empty (so the tick need not look)
+    rtp_packetizer packetizer;
+    participant_stats stats;                  // (its jitter_buffer_stats, last, is filled only when read)
+    telephone_event_decoder dtmf;
 
-    rate_path paths[mixing_rate_count];
-    rate_path* path = nullptr;
+    // Counted by the push/pull threads, folded into stats by the tick (own line: written by another thread).
+    alignas(64) std::atomic<std::uint64_t> io_packets_in{0};
+    std::atomic<std::uint64_t> io_rejected{0}, io_overflow{0};
 
-    std::unique_ptr<detail::spsc_ring> in_ring;
-    std::unique_ptr<detail::spsc_ring> out_ring;
-
+    // --- warm: talkers, PCM participants, mixing -----------------------------
+    alignas(64) rate_path* path = nullptr;
     aligned_buffer<float> decoded;       // one tick at in_rate, in_channels
     aligned_buffer<float> mono_in;       // one tick at in_rate, mono
     aligned_buffer<float> input;         // one tick at the mixing rate, gain applied
@@ -290,46 +316,33 @@ struct participant {
     aligned_buffer<float> out_mono;      // PCM: what it hears, at out_rate
     aligned_buffer<float> out_frame;     // PCM: ... on every channel
     aligned_buffer<std::int16_t> pcm;    // one tick of int16 for PCM in/out
-    aligned_buffer<std::uint8_t> packet; // datagram scratch
-    telephone_event_notification dtmf_notes[max_dtmf_per_tick];  // found by the input stage, reported after it
-    std::size_t dtmf_count = 0;
-    std::uint64_t dtmf_dropped = 0;      // notifications beyond max_dtmf_per_tick in one tick (a flood)
     aligned_buffer<participant_id> not_heard;
-    std::size_t not_heard_count = 0;
     aligned_buffer<float> private_prompts;  // this tick's prompts to this participant alone, at the mixing rate
-    bool has_private = false;
-
+    encode_stream own;                   // its own encoder (talking, or no shared one fits)
     limiter lim;
-    plugin_chain chains[chain_count];  // attached plugins (room::attach_plugin)
+    plugin_chain chains[chain_count];    // attached plugins (room::attach_plugin); `plugins` says which are in use
 
-    // Control state (written by the tick from commands).
-    float input_gain = 1.0f, input_gain_now = 1.0f;
-    float output_gain = 1.0f, output_gain_now = 1.0f;
-    bool muted = false, deaf = false, leaving = false;
+    // --- cold: set up at join, read rarely -----------------------------------
+    std::size_t slot = 0;
+    std::uint32_t needed_rate = 8000;            // the mixing rate it asks for
+    std::uint32_t send_clock_hz = 8000;
     bool leave_requested = false;  // control side's own flag (the tick uses `leaving`)
-
-    // Counted by the push/pull threads, folded into stats by the tick.
-    std::atomic<std::uint64_t> io_packets_in{0}, io_rejected{0}, io_overflow{0};
-
-    // Mixing state.
-    float level = -127.0f;            // smoothed input level, dBov
-    bool talking = false;
-    std::int64_t quiet_ms = 0;        // time below talk_stop while talking
-    bool selected = false;
-    float ramp = 0.0f;                // contribution gain now (0..1)
-    std::int64_t challenge_ms = 0;    // time spent beating the weakest mixed talker
-    bool contributing = false;        // contribution buffer valid this tick
-    float client_level = -127.0f;     // RFC 6464 level of the latest audio packet, dBov
-    std::int64_t client_level_until_us = -1;  // ... counted until then (-1: never received)
-    bool encoding_paused = false;
-    bool skipped = false;                     // this tick: not decoded, p.input not written
-    bool receive_opus = false;
-    bool newest_quiet = true;                 // the newest audio/CN packet says the participant is quiet
-    std::int64_t newest_arrival_us = -1;      // ... it arrived then (-1: none yet)
-    float input_gain_db = 0.0f;               // 20 log10(input_gain), -127 for 0
-
-    participant_stats stats;
+    std::unique_ptr<decoder> dec;
+    std::unique_ptr<jitter_buffer> jb;
+    std::unique_ptr<detail::spsc_ring> in_ring;
+    std::unique_ptr<detail::spsc_ring> out_ring;
+    rate_path paths[mixing_rate_count];
+    telephone_event_notification dtmf_notes[max_dtmf_per_tick];  // found by the input stage, reported after it
 };
+
+// Starts loading [from, to) of a participant (see the field order above).
+inline void prefetch_span(const void* from, const void* to) noexcept {
+    for (const char* a = static_cast<const char*>(from); a < static_cast<const char*>(to); a += 64) __builtin_prefetch(a);
+}
+// Everything hot: the scalars, scratch, packetizer, counters, DTMF decoder, I/O counters.
+inline void prefetch_hot(const participant* p) noexcept { prefetch_span(p, &p->io_rejected); }
+// The scalars and counters the serial passes read and write.
+inline void prefetch_flags(const participant* p) noexcept { prefetch_span(p, &p->stats.jitter); }
 
 struct room::impl {
     room_config config;
@@ -383,10 +396,12 @@ struct room::impl {
     std::vector<encoder_group*> groups;   // shared encoders; reserved to max_participants
     std::vector<participant*> encoding;   // this tick: RTP participants that run their own encoder
     std::vector<participant*> sharing;    // this tick: RTP participants that send a group's payloads
+    std::vector<participant*> deferred;   // this tick: participants whose encoder is chosen after the mix
     aligned_buffer<float> prev_common;    // last tick's `common` (warms a forked listener's resampler)
     std::uint32_t prev_common_rate = 0;
     std::uint32_t common_rate = 0;
     worker_pool* pool = nullptr;          // config.workers
+    std::vector<aligned_buffer<std::uint8_t>> datagrams;  // per worker: one datagram in or out (hot in L1, not one per participant)
     aligned_buffer<float> prompt_scratch; // one tick of one prompt
     bool tap_on = false;
     limiter common_limiter;
@@ -413,20 +428,63 @@ struct room::impl {
         clocks[w].start = now;
     }
 
-    // Runs fn(*this, items[i], worker) for every item, on the pool when there is one.
-    template <class T, void (impl::*fn)(T&, unsigned)>
+    // Runs fn(*this, items[i], worker) for every item, on the pool when there
+    // is one. `ahead(item, stage)` is called for the items 8, 5, 3 and 1
+    // places further on (stages 0..3): a big room is bound by memory latency,
+    // and each stage asks for lines whose addresses the one before loaded.
+    static constexpr std::size_t ahead_distance[] = {8, 5, 3, 1};
+    template <class T, void (impl::*fn)(T&, unsigned), void (*ahead)(const T*, unsigned)>
     void for_each(std::vector<T*>& items) {
         struct job {
             impl* self;
             T** items;
+            std::size_t count;
             static void run(void* ctx, std::size_t i, unsigned w) noexcept {
                 auto* j = static_cast<job*>(ctx);
+                for (unsigned stage = 0; stage < 4; ++stage)
+                    if (i + ahead_distance[stage] < j->count) ahead(j->items[i + ahead_distance[stage]], stage);
                 (j->self->*fn)(*j->items[i], w);
             }
-        } j{this, items.data()};
+        } j{this, items.data(), items.size()};
         if (pool) pool->run(items.size(), &job::run, &j);
         else
-            for (T* item : items) (this->*fn)(*item, 0);
+            for (std::size_t i = 0; i < items.size(); ++i) job::run(&j, i, 0);
+    }
+
+    // What take_input() reads: the participant, its ring's next record, its
+    // jitter buffer's bookkeeping and slots.
+    static void ahead_input(const participant* p, unsigned stage) noexcept {
+        switch (stage) {
+            case 0: prefetch_hot(p); break;
+            case 1:
+                __builtin_prefetch(p->jb_);
+                p->in->prefetch_consumer();
+                break;
+            case 2:
+                if (p->jb_) p->jb_->prefetch(0);
+                p->in->prefetch_pop();
+                break;
+            default:
+                if (p->jb_) p->jb_->prefetch(1);
+                break;
+        }
+    }
+    // What send_shared() writes: the participant and its outgoing ring.
+    static void ahead_output(const participant* p, unsigned stage) noexcept {
+        switch (stage) {
+            case 0: prefetch_flags(p); break;
+            case 1: p->out->prefetch_producer(); break;
+            case 2: p->out->prefetch_push(); break;
+            default: break;
+        }
+    }
+    // Serial passes over everyone: the participant's hot lines, a few ahead.
+    template <class Body>
+    static void each_prefetched(std::vector<participant*>& items, Body body) {
+        for (std::size_t i = 0; i < items.size(); ++i) {
+            if (i + ahead_distance[0] < items.size()) prefetch_flags(items[i + ahead_distance[0]]);
+            body(*items[i]);
+        }
     }
 
     impl(const room_config& c)
@@ -533,7 +591,10 @@ struct room::impl {
     void apply(const command& c) {
         switch (c.kind) {  // the kinds without a participant
             case command_kind::set_rate: select_rate(static_cast<std::uint32_t>(c.value)); return;
-            case command_kind::play: prompts.push_back(c.new_prompt); return;  // the control side keeps the count <= max_prompts
+            case command_kind::play:
+                prompts.push_back(c.new_prompt);  // the control side keeps the count <= max_prompts
+                if (c.new_prompt->target) ++c.new_prompt->target->prompts_pending;
+                return;
             case command_kind::stop_prompt:
                 for (prompt* q : prompts)
                     if (q->id == c.other) q->stop = true;
@@ -551,10 +612,12 @@ struct room::impl {
             case command_kind::plugin_attach:
                 (c.target ? c.target->chains[c.other] : room_taps).add(c.plugin);
                 if (c.target && c.other == input_taps) ++input_taps_attached;
+                if (c.target) c.target->plugins |= static_cast<std::uint8_t>(1u << c.other);
                 return;
             case command_kind::plugin_detach:
                 if ((c.target ? c.target->chains[c.other] : room_taps).remove(c.plugin) && c.target && c.other == input_taps)
                     --input_taps_attached;
+                if (c.target && c.target->chains[c.other].empty()) c.target->plugins &= static_cast<std::uint8_t>(~(1u << c.other));
                 (void)retired_plugins.push(c.plugin);  // the control side keeps detaches in flight below its capacity
                 return;
             default: break;
@@ -613,17 +676,17 @@ struct room::impl {
     }
 
     // Received datagrams -> jitter buffer / DTMF.
-    void receive_rtp(participant& p, std::int64_t now_us) {
+    void receive_rtp(participant& p, std::int64_t now_us, std::span<std::uint8_t> packet) {
         std::int64_t arrival = 0;
         for (;;) {
-            const std::ptrdiff_t n = p.in_ring->pop(p.packet.span(), arrival);
+            const std::ptrdiff_t n = p.in->pop(packet, arrival);
             if (n == -1) break;
             if (n < 0) {
                 ++p.stats.packets_rejected;
                 continue;
             }
             rtp_packet_view view;
-            if (parse_rtp({p.packet.data(), static_cast<std::size_t>(n)}, view) != rtp_parse_result::ok) {
+            if (parse_rtp({packet.data(), static_cast<std::size_t>(n)}, view) != rtp_parse_result::ok) {
                 ++p.stats.packets_rejected;  // RTCP and malformed packets alike
                 continue;
             }
@@ -656,7 +719,7 @@ struct room::impl {
             p.have_ssrc = true;
             p.remote_ssrc = view.ssrc();
             const rtp_packet_info info{view.sequence(), view.timestamp(), view.ssrc(), pt, view.marker()};
-            if (p.jb->insert(info, view.payload(), arrival) != status::ok) ++p.stats.packets_rejected;
+            if (p.jb_->insert(info, view.payload(), arrival) != status::ok) ++p.stats.packets_rejected;
         }
         telephone_event_notification notes[telephone_event_max_notifications];
         const std::ptrdiff_t k = p.dtmf.poll(static_cast<std::uint64_t>(now_us), notes);
@@ -686,15 +749,15 @@ struct room::impl {
         const std::size_t in_frames = static_cast<std::size_t>(std::int64_t{p.in_rate} * config.tick_us / 1000000);
         stage_begin(w);
         if (p.rtp) {
-            receive_rtp(p, now_us);
+            receive_rtp(p, now_us, datagrams[w].span());
             stage_end(w, tick_stage::receive);
             // Silent and not in the mix: its jitter buffer plays out without decoding (see skip_silent_decode).
             // No packet for a tick and a half is a DTX pause (or a loss nobody would hear: it is not in
             // the mix); decoding it would only run the codec's concealment. A packet ends the pause.
             const bool paused = p.newest_arrival_us < 0 || now_us - p.newest_arrival_us > 3 * std::int64_t{config.tick_us} / 2;
             const bool skip = config.skip_silent_decode && !p.talking && !p.selected && p.ramp == 0.0f && (p.newest_quiet || paused);
-            p.jb->set_decoding(!skip);
-            (void)p.jb->get(interleaved_view<float>(p.decoded.data(), in_frames, p.in_channels), now_us);
+            p.jb_->set_decoding(!skip);
+            (void)p.jb_->get(interleaved_view<float>(p.decoded.data(), in_frames, p.in_channels), now_us);
             stage_end(w, tick_stage::jitter_decode);
             if (skip) {  // nothing to resample or measure: it is not heard, and its level is the client's or nothing
                 ++p.stats.ticks_not_decoded;
@@ -708,7 +771,7 @@ struct room::impl {
             std::int64_t stamp = 0;
             const std::size_t bytes = in_frames * p.in_channels * sizeof(std::int16_t);
             const std::ptrdiff_t n =
-                p.in_ring->pop({reinterpret_cast<std::uint8_t*>(p.pcm.data()), p.pcm.size() * sizeof(std::int16_t)}, stamp);
+                p.in->pop({reinterpret_cast<std::uint8_t*>(p.pcm.data()), p.pcm.size() * sizeof(std::int16_t)}, stamp);
             if (n == static_cast<std::ptrdiff_t>(bytes)) s16_to_float(p.pcm.data(), p.decoded.data(), in_frames * p.in_channels);
             else std::fill_n(p.decoded.data(), in_frames * p.in_channels, 0.0f);
             stage_end(w, tick_stage::receive);
@@ -722,7 +785,7 @@ struct room::impl {
         }
         resample_exact(p.path->in.get(), mono, in_frames, p.input.data(), frames);
         stage_end(w, tick_stage::resample_in);
-        p.chains[input_processors].process(p.input.data(), frames);
+        if (p.plugins & (1u << input_processors)) p.chains[input_processors].process(p.input.data(), frames);
         gain_ramp(p.input.data(), p.input.data(), p.input_gain_now, p.input_gain, frames);
         p.input_gain_now = p.input_gain;
         p.stats.input_level_dbov = measure_level({p.input.data(), frames}).rms;
@@ -851,6 +914,7 @@ struct room::impl {
 
     void finish_prompt(std::size_t i, bool stopped) {
         prompt* q = prompts[i];
+        if (q->target) --q->target->prompts_pending;
         room_event e{room_event_kind::prompt_done, q->target_id};
         e.prompt = q->id;
         e.stopped = stopped;
@@ -919,7 +983,7 @@ struct room::impl {
         bool relations = false;
         for (std::size_t i = 0; i < p.not_heard_count && !relations; ++i) relations = contributor(p.not_heard[i]) != nullptr;
         const bool plain_gain = p.output_gain == 1.0f && p.output_gain_now == 1.0f;
-        if (!own && !relations && plain_gain && !p.has_private && p.chains[output_processors].empty()) return common.data();  // the shared mix most listeners hear
+        if (!own && !relations && plain_gain && !p.has_private && !(p.plugins & (1u << output_processors))) return common.data();  // the shared mix most listeners hear
         float* m = p.mix.data();
         if (own) mix_minus(m, total.data(), p.contribution.data(), 1.0f, frames);
         else std::memcpy(m, total.data(), frames * sizeof(float));
@@ -937,7 +1001,7 @@ struct room::impl {
     // test hear() makes first); such listeners can share an encoder.
     bool hears_plain(const participant& p) const {
         if (p.deaf || p.contributing || p.has_private || p.output_gain != 1.0f || p.output_gain_now != 1.0f ||
-            !p.chains[output_processors].empty())
+            (p.plugins & (1u << output_processors)))
             return false;
         for (std::size_t i = 0; i < p.not_heard_count; ++i)
             if (contributor(p.not_heard[i])) return false;
@@ -986,13 +1050,13 @@ struct room::impl {
 
     // Sends the packets of stream `s` this tick under p's RTP header (none
     // but the clock when `audible` is false).
-    void send_packets(participant& p, const encode_stream& s, bool audible) {
+    void send_packets(participant& p, const encode_stream& s, bool audible, std::span<std::uint8_t> packet) {
         for (std::size_t i = 0; i < s.packet_count; ++i) {
             if (audible && s.packets[i].bytes > 0) {
                 const std::ptrdiff_t n = p.packetizer.packetize(s.payload(i), p.enc_packet_ts, p.encoding_paused,
-                                                                p.packet.span(), s.packets[i].level);
+                                                                packet, s.packets[i].level);
                 p.encoding_paused = false;
-                if (n > 0 && p.out_ring->push({p.packet.data(), static_cast<std::size_t>(n)}, 0)) ++p.stats.packets_out;
+                if (n > 0 && p.out->push({packet.data(), static_cast<std::size_t>(n)}, 0)) ++p.stats.packets_out;
                 else ++p.stats.packets_out_overflow;
             } else {
                 p.packetizer.skip(p.enc_packet_ts);  // DTX, deaf or an encoder error: the timestamp moves on
@@ -1015,7 +1079,7 @@ struct room::impl {
         stage_begin(w);
         const bool silent = p.deaf && !p.has_private;
         const float* heard = silent ? nullptr : hear(p);
-        if (heard) p.chains[output_taps].tap(heard, frames);
+        if (heard && (p.plugins & (1u << output_taps))) p.chains[output_taps].tap(heard, frames);
         stage_end(w, tick_stage::mix);
         if (!p.rtp) {
             const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
@@ -1029,7 +1093,7 @@ struct room::impl {
                 std::fill_n(p.pcm.data(), out_frames * p.out_channels, std::int16_t{0});
             }
             stage_end(w, tick_stage::resample_out);
-            if (p.out_ring->push({reinterpret_cast<const std::uint8_t*>(p.pcm.data()), out_frames * p.out_channels * sizeof(std::int16_t)}, 0))
+            if (p.out->push({reinterpret_cast<const std::uint8_t*>(p.pcm.data()), out_frames * p.out_channels * sizeof(std::int16_t)}, 0))
                 ++p.stats.packets_out;
             else
                 ++p.stats.packets_out_overflow;
@@ -1040,7 +1104,7 @@ struct room::impl {
         p.stats.frames_encoded = p.own.frames_encoded;
         p.stats.output_level_dbov = p.own.level;
         stage_end(w, tick_stage::encode);
-        send_packets(p, p.own, true);
+        send_packets(p, p.own, true, datagrams[w].span());
         stage_end(w, tick_stage::packetize);
     }
 
@@ -1049,8 +1113,8 @@ struct room::impl {
         stage_begin(w);
         const bool audible = !(p.deaf && !p.has_private);
         p.stats.output_level_dbov = audible ? p.group->stream.level : -127.0f;
-        if (audible) p.chains[output_taps].tap(common.data(), frames);
-        send_packets(p, p.group->stream, audible);
+        if (audible && (p.plugins & (1u << output_taps))) p.chains[output_taps].tap(common.data(), frames);
+        send_packets(p, p.group->stream, audible, datagrams[w].span());
         for (std::size_t i = 0; audible && i < p.group->stream.packet_count; ++i)
             if (p.group->stream.packets[i].bytes > 0) ++p.stats.packets_shared;
         stage_end(w, tick_stage::packetize);
@@ -1069,10 +1133,35 @@ struct room::impl {
         room_taps.tap(common.data(), frames);
         for (std::size_t i = 0; input_taps_attached > 0 && i < active.size(); ++i) {
             participant* p = active[i];
-            if (p->chains[input_taps].empty()) continue;
+            if (!(p->plugins & (1u << input_taps))) continue;
             if (p->skipped) std::fill_n(p->input.data(), frames, 0.0f);  // not decoded this tick: silence
             p->chains[input_taps].tap(p->input.data(), frames);
         }
+    }
+
+    // The serial part of the input stage for one participant (see run_tick).
+    void after_input(participant& p) {
+        detect_talk(p);
+        p.has_private = false;
+        stats.decoders_skipped += p.skipped ? 1 : 0;
+        if (p.talking || p.selected || p.ramp > 0.0f) {
+            candidates.push_back(&p);
+            if (!p.leaving) deferred.push_back(&p);  // what it hears depends on the mix
+            return;
+        }
+        p.contributing = false;
+        p.challenge_ms = 0;
+        p.stats.mixed = false;
+        if (p.leaving) return;
+        // Not in the mix: it hears the plain room mix unless a prompt, a
+        // "does not hear" relation or its own output settings say otherwise.
+        // A move off the shared encoder forks it from the group with the last
+        // tick's mix, which mix_prompts() sets aside: that one waits too.
+        const bool silent = p.deaf;  // no prompt for it: nothing is encoded
+        if (p.prompts_pending == 0 && p.not_heard_count == 0 && !(p.on_shared && !silent && !hears_plain(p)))
+            choose_encoder(p);
+        else
+            deferred.push_back(&p);
     }
 
     void run_tick(std::int64_t now_us) {
@@ -1080,23 +1169,27 @@ struct room::impl {
         command c;
         while (commands.pop(c)) apply(c);
         stats.commands_dropped = commands_dropped.load(std::memory_order_relaxed);
-        // Input: per participant, on the workers; then talk detection and events.
-        for_each<participant, &impl::take_input>(active);
-        // One serial pass over everyone (a big room is memory-bound: each pass
-        // costs a cache miss per participant): talk detection and events,
-        // this tick's per-participant flags, the mixing candidates.
+        // Input (receive, jitter buffer, decode) per participant, on the
+        // workers; then, serially, talk detection and events, this tick's
+        // flags, the mixing candidates, and the encoder of everyone whose
+        // choice cannot depend on the mix. A big room is bound by memory
+        // latency (each pass over participants costs misses on each), so
+        // without workers all of that is one pass.
         candidates.clear();
+        deferred.clear();
+        encoding.clear();
+        sharing.clear();
+        for (encoder_group* g : groups) g->users = 0;
         stats.decoders_skipped = 0;
-        for (participant* p : active) {
-            detect_talk(*p);
-            p->has_private = false;
-            stats.decoders_skipped += p->skipped ? 1 : 0;
-            if (p->talking || p->selected || p->ramp > 0.0f) {
-                candidates.push_back(p);
-            } else {
-                p->contributing = false;
-                p->challenge_ms = 0;
-                p->stats.mixed = false;
+        if (pool) {
+            for_each<participant, &impl::take_input, &impl::ahead_input>(active);
+            each_prefetched(active, [&](participant& p) { after_input(p); });
+        } else {
+            for (std::size_t i = 0; i < active.size(); ++i) {
+                for (unsigned stage = 0; stage < 4; ++stage)
+                    if (i + ahead_distance[stage] < active.size()) ahead_input(active[i + ahead_distance[stage]], stage);
+                take_input(*active[i], 0);
+                after_input(*active[i]);
             }
         }
         stage_begin(0);
@@ -1105,12 +1198,8 @@ struct room::impl {
         mix_prompts();
         run_taps();
         stage_end(0, tick_stage::mix);
-        // Output: who uses which encoder, then every encoder, then the shared payloads.
-        encoding.clear();
-        sharing.clear();
-        for (encoder_group* g : groups) g->users = 0;
-        for (participant* p : active)
-            if (!p->leaving) choose_encoder(*p);
+        // Output: the encoders of those whose choice waited for the mix, then every encoder, then the shared payloads.
+        for (participant* p : deferred) choose_encoder(*p);
         struct output_job {
             impl* self;
             static void run(void* ctx, std::size_t i, unsigned w) noexcept { static_cast<output_job*>(ctx)->self->encode_item(i, w); }
@@ -1119,7 +1208,7 @@ struct room::impl {
         if (pool) pool->run(items, &output_job::run, &job);
         else
             for (std::size_t i = 0; i < items; ++i) encode_item(i, 0);
-        for_each<participant, &impl::send_shared>(sharing);
+        for_each<participant, &impl::send_shared, &impl::ahead_output>(sharing);
         stats.encoders_run = 0;
         for (encoder_group* g : groups) stats.encoders_run += g->users > 0 ? 1 : 0;
         for (participant* p : encoding) stats.encoders_run += p->rtp && !(p->deaf && !p->has_private) ? 1 : 0;
@@ -1192,7 +1281,10 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
         p->control_groups.reserve(config.max_participants);
         p->encoding.reserve(config.max_participants);
         p->sharing.reserve(config.max_participants);
+        p->deferred.reserve(config.max_participants);
         p->pool = config.workers;
+        for (unsigned w = 0; w < (config.workers ? config.workers->threads() : 1u); ++w)
+            p->datagrams.emplace_back(max_datagram);
         p->control_prompts.reserve(config.max_prompts);
         p->max_frames = static_cast<std::size_t>(std::int64_t{max_mixing_rate} * config.tick_us / 1000000);
         p->total = aligned_buffer<float>(p->max_frames);
@@ -1219,6 +1311,8 @@ namespace {
 status build_common(room::impl& r, participant& p, std::string* error) {
     p.in_ring = std::make_unique<detail::spsc_ring>(ring_bytes);
     p.out_ring = std::make_unique<detail::spsc_ring>(ring_bytes);
+    p.in = p.in_ring.get();
+    p.out = p.out_ring.get();
     p.needed_rate = mixing_rates[rate_index(std::max(p.in_rate, p.out_rate))];
     std::size_t n = 0;
     for (std::uint32_t rate : mixing_rates) {
@@ -1242,7 +1336,6 @@ status build_common(room::impl& r, participant& p, std::string* error) {
         p.out_frame = aligned_buffer<float>((tick(p.out_rate) + 16) * p.out_channels);
     }
     p.pcm = aligned_buffer<std::int16_t>(std::max(tick(p.in_rate) * p.in_channels, tick(p.out_rate) * p.out_channels) + 16);
-    p.packet = aligned_buffer<std::uint8_t>(max_datagram);
     p.not_heard = aligned_buffer<participant_id>(r.config.max_relations);
     p.private_prompts = aligned_buffer<float>(r.max_frames);
     return status::ok;
@@ -1362,6 +1455,7 @@ status room::join_rtp(const rtp_participant_config& config, participant_id& out,
         jc.max_delay_ms = config.jitter_max_delay_ms;
         jc.comfort_noise_payload_type = config.comfort_noise_payload_type;
         s = jitter_buffer::create(jc, *p->dec, p->jb);
+        p->jb_ = p->jb.get();
         if (s != status::ok) {
             if (error) *error = "invalid jitter buffer settings";
             return s;
@@ -1637,7 +1731,7 @@ status room::push_rtp(participant_id id, std::span<const std::uint8_t> datagram,
         p->io_rejected.fetch_add(1, std::memory_order_relaxed);
         return status::invalid_argument;
     }
-    if (!p->in_ring->push(datagram, arrival_us)) {
+    if (!p->in->push(datagram, arrival_us)) {
         p->io_overflow.fetch_add(1, std::memory_order_relaxed);
         return status::buffer_too_small;
     }
@@ -1651,7 +1745,7 @@ status room::push_pcm(participant_id id, interleaved_view<const std::int16_t> fr
         frame.frames() != static_cast<std::size_t>(std::int64_t{p->in_rate} * impl_->config.tick_us / 1000000))
         return status::invalid_argument;
     p->io_packets_in.fetch_add(1, std::memory_order_relaxed);
-    if (!p->in_ring->push({reinterpret_cast<const std::uint8_t*>(frame.data()), frame.samples().size() * sizeof(std::int16_t)}, 0)) {
+    if (!p->in->push({reinterpret_cast<const std::uint8_t*>(frame.data()), frame.samples().size() * sizeof(std::int16_t)}, 0)) {
         p->io_overflow.fetch_add(1, std::memory_order_relaxed);
         return status::buffer_too_small;
     }
@@ -1663,7 +1757,7 @@ std::ptrdiff_t room::pull_rtp(participant_id id, std::span<std::uint8_t> out) no
     if (!p) return as_count(status::not_found);
     if (!p->rtp) return as_count(status::invalid_argument);
     std::int64_t stamp;
-    const std::ptrdiff_t n = p->out_ring->pop(out, stamp);
+    const std::ptrdiff_t n = p->out->pop(out, stamp);
     if (n == -1) return 0;
     return n < 0 ? as_count(status::buffer_too_small) : n;
 }
@@ -1673,7 +1767,7 @@ std::ptrdiff_t room::pull_pcm(participant_id id, interleaved_view<std::int16_t> 
     if (!p) return as_count(status::not_found);
     if (p->rtp || frame.channels() != p->out_channels) return as_count(status::invalid_argument);
     std::int64_t stamp;
-    const std::ptrdiff_t n = p->out_ring->pop({reinterpret_cast<std::uint8_t*>(frame.data()), frame.samples().size() * sizeof(std::int16_t)}, stamp);
+    const std::ptrdiff_t n = p->out->pop({reinterpret_cast<std::uint8_t*>(frame.data()), frame.samples().size() * sizeof(std::int16_t)}, stamp);
     if (n == -1) return 0;
     if (n < 0) return as_count(status::buffer_too_small);
     return n / static_cast<std::ptrdiff_t>(sizeof(std::int16_t) * p->out_channels);

@@ -791,6 +791,24 @@ void jitter_buffer::set_decoding(bool on) noexcept {
 
 bool jitter_buffer::decoding() const noexcept { return impl_->audio; }
 
+void jitter_buffer::prefetch(unsigned stage) const noexcept {
+    const impl& m = *impl_;
+    if (stage == 0) {
+        const char* base = reinterpret_cast<const char*>(&m);
+        for (std::size_t off = 0; off < sizeof(impl); off += 64) __builtin_prefetch(base + off);
+        return;
+    }
+    // The packet that plays next, and the one that arrives next (usually its successor).
+    const std::size_t slots = m.slots.size();
+    const std::size_t next = static_cast<std::size_t>(m.next_seq) % slots, newest = static_cast<std::size_t>(m.highest_seq + 1) % slots;
+    __builtin_prefetch(m.slots.data() + next);
+    __builtin_prefetch(m.slots.data() + newest);
+    __builtin_prefetch(m.payloads.data() + newest * m.config.max_payload_bytes);
+    __builtin_prefetch(m.histogram.data() + m.cached_bucket);
+    __builtin_prefetch(m.bucket_max.data() + m.cached_bucket);
+    __builtin_prefetch(m.reference.data() + (m.ref_head + m.ref_size) % reference_capacity);
+}
+
 std::size_t jitter_buffer::tick_frames() const noexcept { return impl_->tick_frames; }
 const jitter_buffer_stats& jitter_buffer::stats() const noexcept { return impl_->stats; }
 const jitter_buffer_config& jitter_buffer::config() const noexcept { return impl_->config; }

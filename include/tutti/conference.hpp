@@ -161,7 +161,6 @@ struct room_event {
 
 /// Counters of one participant. Read them between ticks on the tick thread.
 struct participant_stats {
-    jitter_buffer_stats jitter;          ///< RTP participants only
     float input_level_dbov = -127.0f;    ///< last tick, after input gain
     float output_level_dbov = -127.0f;   ///< last tick, what it was sent
     bool talking = false;
@@ -183,6 +182,7 @@ struct participant_stats {
     float client_level_dbov = -127.0f;   ///< the level of the latest such packet (-127 when none yet)
     bool client_voice = false;           ///< ... and its V flag (recorded, not used: see join_rtp)
     float detection_level_dbov = -127.0f;  ///< the smoothed level talk detection and loudest-N ranking use
+    jitter_buffer_stats jitter;          ///< RTP participants only (last: the tick writes the fields above, not these)
 };
 
 /// Counters of the room. Read them between ticks on the tick thread.

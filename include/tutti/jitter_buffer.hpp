@@ -150,6 +150,14 @@ public:
     void set_decoding(bool on) noexcept;
     bool decoding() const noexcept;
 
+    /// Hints that insert()/get() come soon. A host (or room) that runs
+    /// thousands of buffers per tick is bound by memory latency; calling this a
+    /// few buffers ahead overlaps their cache misses. Stage 0 loads the
+    /// buffer's bookkeeping; stage 1, called once that has had time to arrive
+    /// (a few buffers later), the slots the next packets use. Optional, no
+    /// effect on behaviour. [get-thread]
+    void prefetch(unsigned stage) const noexcept;
+
     /// Frames (per channel) get() produces each call.
     std::size_t tick_frames() const noexcept;
     const jitter_buffer_stats& stats() const noexcept;
