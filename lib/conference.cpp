@@ -300,9 +300,9 @@ struct participant {
     std::uint8_t plugins = 0;                 // bit c: chains[c] is not empty (so the tick need not look)
     rtp_packetizer packetizer;
     participant_stats stats;                  // (its jitter_buffer_stats, last, is filled only when read)
-    telephone_event_decoder dtmf;
+    bool dtmf_active = false;                 // dtmf.active(): a key is down, its end may time out
 
-    // Counted by the push/pull threads, folded into stats by the tick (own line: written by another thread).
+    // Counted by the push/pull threads, added to the stats when they are read (own line: written by another thread).
     alignas(64) std::atomic<std::uint64_t> io_packets_in{0};
     std::atomic<std::uint64_t> io_rejected{0}, io_overflow{0};
 
@@ -320,6 +320,7 @@ struct participant {
     aligned_buffer<float> private_prompts;  // this tick's prompts to this participant alone, at the mixing rate
     encode_stream own;                   // its own encoder (talking, or no shared one fits)
     limiter lim;
+    telephone_event_decoder dtmf;        // RFC 4733 in (polled only while dtmf_active)
     plugin_chain chains[chain_count];    // attached plugins (room::attach_plugin); `plugins` says which are in use
 
     // --- cold: set up at join, read rarely -----------------------------------
@@ -339,8 +340,8 @@ struct participant {
 inline void prefetch_span(const void* from, const void* to) noexcept {
     for (const char* a = static_cast<const char*>(from); a < static_cast<const char*>(to); a += 64) __builtin_prefetch(a);
 }
-// Everything hot: the scalars, scratch, packetizer, counters, DTMF decoder, I/O counters.
-inline void prefetch_hot(const participant* p) noexcept { prefetch_span(p, &p->io_rejected); }
+// Everything hot: the scalars, packetizer, counters, DTMF decoder.
+inline void prefetch_hot(const participant* p) noexcept { prefetch_span(p, &p->io_packets_in); }
 // The scalars and counters the serial passes read and write.
 inline void prefetch_flags(const participant* p) noexcept { prefetch_span(p, &p->stats.jitter); }
 
@@ -695,6 +696,7 @@ struct room::impl {
                 telephone_event_notification notes[telephone_event_max_notifications];
                 const std::ptrdiff_t k = p.dtmf.push(view, static_cast<std::uint64_t>(arrival), notes);
                 for (std::ptrdiff_t i = 0; i < k; ++i) queue_dtmf(p, notes[i]);
+                p.dtmf_active = p.dtmf.active();
                 continue;
             }
             if (pt != p.receive_pt && (p.comfort_noise_pt < 0 || pt != p.comfort_noise_pt)) {
@@ -715,15 +717,20 @@ struct room::impl {
             if (p.client_level_until_us > arrival && p.client_level + p.input_gain_db <= config.talk_start_dbov) quiet = true;
             p.newest_quiet = quiet;
             p.newest_arrival_us = arrival;
-            if (p.have_ssrc && view.ssrc() != p.remote_ssrc) p.dtmf.reset();
+            if (p.have_ssrc && view.ssrc() != p.remote_ssrc) {
+                p.dtmf.reset();
+                p.dtmf_active = false;
+            }
             p.have_ssrc = true;
             p.remote_ssrc = view.ssrc();
             const rtp_packet_info info{view.sequence(), view.timestamp(), view.ssrc(), pt, view.marker()};
             if (p.jb_->insert(info, view.payload(), arrival) != status::ok) ++p.stats.packets_rejected;
         }
+        if (!p.dtmf_active) return;  // nothing can time out: the decoder's lines stay cold
         telephone_event_notification notes[telephone_event_max_notifications];
         const std::ptrdiff_t k = p.dtmf.poll(static_cast<std::uint64_t>(now_us), notes);
         for (std::ptrdiff_t i = 0; i < k; ++i) queue_dtmf(p, notes[i]);
+        p.dtmf_active = p.dtmf.active();
     }
 
     // The input stage runs on workers: events wait in the participant until detect_talk().
@@ -744,9 +751,11 @@ struct room::impl {
     // and its level. Touches only p: runs on any worker.
     void take_input(participant& p, unsigned w) {
         const std::int64_t now_us = tick_now_us;
-        p.stats.packets_in = p.io_packets_in.load(std::memory_order_relaxed);
-        p.stats.packets_in_overflow = p.io_overflow.load(std::memory_order_relaxed);
         const std::size_t in_frames = static_cast<std::size_t>(std::int64_t{p.in_rate} * config.tick_us / 1000000);
+        // Mono at the mixing rate already: decoded straight into p.input (no copy, no cold buffer).
+        resampler* rs = p.path->in.get();
+        const bool direct = p.in_channels == 1 && (!rs || rs->passthrough()) && in_frames == frames;
+        float* decoded = direct ? p.input.data() : p.decoded.data();
         stage_begin(w);
         if (p.rtp) {
             receive_rtp(p, now_us, datagrams[w].span());
@@ -757,7 +766,7 @@ struct room::impl {
             const bool paused = p.newest_arrival_us < 0 || now_us - p.newest_arrival_us > 3 * std::int64_t{config.tick_us} / 2;
             const bool skip = config.skip_silent_decode && !p.talking && !p.selected && p.ramp == 0.0f && (p.newest_quiet || paused);
             p.jb_->set_decoding(!skip);
-            (void)p.jb_->get(interleaved_view<float>(p.decoded.data(), in_frames, p.in_channels), now_us);
+            (void)p.jb_->get(interleaved_view<float>(decoded, in_frames, p.in_channels), now_us);
             stage_end(w, tick_stage::jitter_decode);
             if (skip) {  // nothing to resample or measure: it is not heard, and its level is the client's or nothing
                 ++p.stats.ticks_not_decoded;
@@ -772,19 +781,21 @@ struct room::impl {
             const std::size_t bytes = in_frames * p.in_channels * sizeof(std::int16_t);
             const std::ptrdiff_t n =
                 p.in->pop({reinterpret_cast<std::uint8_t*>(p.pcm.data()), p.pcm.size() * sizeof(std::int16_t)}, stamp);
-            if (n == static_cast<std::ptrdiff_t>(bytes)) s16_to_float(p.pcm.data(), p.decoded.data(), in_frames * p.in_channels);
-            else std::fill_n(p.decoded.data(), in_frames * p.in_channels, 0.0f);
+            if (n == static_cast<std::ptrdiff_t>(bytes)) s16_to_float(p.pcm.data(), decoded, in_frames * p.in_channels);
+            else std::fill_n(decoded, in_frames * p.in_channels, 0.0f);
             stage_end(w, tick_stage::receive);
         }
-        // Mono at the participant's rate.
-        const float* mono = p.decoded.data();
-        if (p.in_channels == 2) {
-            for (std::size_t i = 0; i < in_frames; ++i)
-                p.mono_in[i] = 0.5f * (p.decoded[2 * i] + p.decoded[2 * i + 1]);
-            mono = p.mono_in.data();
+        if (!direct) {
+            // Mono at the participant's rate, then the mixing rate.
+            const float* mono = decoded;
+            if (p.in_channels == 2) {
+                for (std::size_t i = 0; i < in_frames; ++i)
+                    p.mono_in[i] = 0.5f * (decoded[2 * i] + decoded[2 * i + 1]);
+                mono = p.mono_in.data();
+            }
+            resample_exact(rs, mono, in_frames, p.input.data(), frames);
+            stage_end(w, tick_stage::resample_in);
         }
-        resample_exact(p.path->in.get(), mono, in_frames, p.input.data(), frames);
-        stage_end(w, tick_stage::resample_in);
         if (p.plugins & (1u << input_processors)) p.chains[input_processors].process(p.input.data(), frames);
         gain_ramp(p.input.data(), p.input.data(), p.input_gain_now, p.input_gain, frames);
         p.input_gain_now = p.input_gain;
@@ -1804,6 +1815,8 @@ status room::get_participant_stats(participant_id id, participant_stats& out) co
             out.talking = p->talking;
             out.shared_encoder = p->on_shared;
             out.packets_rejected += p->io_rejected.load(std::memory_order_relaxed);
+            out.packets_in = p->io_packets_in.load(std::memory_order_relaxed);  // the I/O side's counters: read here, not every tick
+            out.packets_in_overflow = p->io_overflow.load(std::memory_order_relaxed);
             return status::ok;
         }
     return status::not_found;

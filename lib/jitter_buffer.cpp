@@ -347,9 +347,9 @@ struct jitter_buffer::impl {
         packet_slot& s = slot_of(seq);
         const std::size_t room = sync_room();
         interleaved_view<float> out(scratch.data(), std::min<std::size_t>(room, scratch.size() / channels), channels);
+        // Not decoding: the frame count insert() took from the payload (neither payload nor decoder is touched).
         const std::ptrdiff_t n = audio ? dec.decode({payload_of(seq), s.size}, out)
-                                       : std::min<std::ptrdiff_t>(dec.frames_in({payload_of(seq), s.size}),
-                                                                  static_cast<std::ptrdiff_t>(out.frames()));
+                                       : std::min<std::ptrdiff_t>(s.frames, static_cast<std::ptrdiff_t>(out.frames()));
         release(seq);
         if (n < 0) {
             ++stats.packets_rejected;

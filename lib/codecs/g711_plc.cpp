@@ -41,6 +41,7 @@ g711_plc::g711_plc(std::uint32_t sample_rate_hz, std::uint16_t channels)
 
 void g711_plc::reset() noexcept {
     std::fill(history_.begin(), history_.end(), 0.0f);
+    history_pos_ = 0;
     period_ = overlap_ = lost_ = 0;
     periods_ = 1;
     phase_ = old_periods_ = old_phase_ = switch_pos_ = 0;
@@ -48,33 +49,33 @@ void g711_plc::reset() noexcept {
     recover_len_ = recover_pos_ = 0;
 }
 
+// A ring (history_pos_ is the oldest sample): every decoded frame passes
+// through here, so it is written once, not shifted; begin_loss() lines it up.
 void g711_plc::push_history(const float* interleaved, std::size_t frames) noexcept {
     const std::size_t h = history_len_;
     const std::size_t ch = channels_;
-    if (frames >= h) {
-        const float* src = interleaved + (frames - h) * ch;
-        for (std::size_t c = 0; c < ch; ++c) {
-            float* dst = history_.data() + c * h;
-            for (std::size_t i = 0; i < h; ++i) dst[i] = src[i * ch + c];
-        }
-        return;
+    if (frames > h) {
+        interleaved += (frames - h) * ch;
+        frames = h;
     }
+    const std::size_t pos = history_pos_;
+    const std::size_t first = std::min(frames, h - pos);
     for (std::size_t c = 0; c < ch; ++c) {
         float* dst = history_.data() + c * h;
-        std::memmove(dst, dst + frames, (h - frames) * sizeof(float));
-        dst += h - frames;
-        for (std::size_t i = 0; i < frames; ++i) dst[i] = interleaved[i * ch + c];
+        for (std::size_t i = 0; i < first; ++i) dst[pos + i] = interleaved[i * ch + c];
+        for (std::size_t i = first; i < frames; ++i) dst[i - first] = interleaved[i * ch + c];
     }
+    history_pos_ = (pos + frames) % h;
 }
 
-std::size_t g711_plc::find_pitch() noexcept {
+std::size_t g711_plc::find_pitch() noexcept {  // on frozen_, the history in order
     const std::size_t h = history_len_;
-    const float* s = history_.data();
+    const float* s = frozen_.data();
     if (channels_ > 1) {
         float* m = mono_.data();
-        std::copy_n(history_.data(), h, m);
+        std::copy_n(frozen_.data(), h, m);
         for (std::size_t c = 1; c < channels_; ++c) {
-            const float* x = history_.data() + c * h;
+            const float* x = frozen_.data() + c * h;
             for (std::size_t i = 0; i < h; ++i) m[i] += x[i];
         }
         s = m;
@@ -125,12 +126,17 @@ std::size_t g711_plc::find_pitch() noexcept {
 
 void g711_plc::begin_loss() noexcept {
     const std::size_t h = history_len_;
+    for (std::size_t c = 0; c < channels_; ++c) {  // the ring, oldest first
+        const float* ring = history_.data() + c * h;
+        float* line = frozen_.data() + c * h;
+        std::copy(ring + history_pos_, ring + h, line);
+        std::copy(ring, ring + history_pos_, line + (h - history_pos_));
+    }
     period_ = find_pitch();
     overlap_ = std::max<std::size_t>(1, period_ / 4);
     const std::size_t p = period_;
     const std::size_t l = overlap_;
     const std::size_t tail_stride = max_period_ / 4;
-    std::copy(history_.begin(), history_.end(), frozen_.begin());
     for (std::size_t c = 0; c < channels_; ++c) {
         const float* x = frozen_.data() + c * h;
         // Loop of n periods = x[h - n*p, h). Its last l samples fade into the l

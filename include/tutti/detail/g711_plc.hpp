@@ -90,8 +90,9 @@ private:
     std::size_t four_ms_ = 0;
     std::size_t coarse_step_ = 1;  // decimation of the first pitch search (4 kHz grid)
 
-    aligned_buffer<float> history_;  // planar: channel c at [c * history_len_, (c + 1) * history_len_)
-    aligned_buffer<float> frozen_;   // copy of history_ taken when a loss starts; the loops read it
+    aligned_buffer<float> history_;  // planar rings: channel c at [c * history_len_, (c + 1) * history_len_)
+    std::size_t history_pos_ = 0;    // oldest sample of each ring (where the next one goes)
+    aligned_buffer<float> frozen_;   // history_ in order, taken when a loss starts; find_pitch and the loops read it
     aligned_buffer<float> tails_;    // per channel, per period count 1..3: the P/4 cross-faded loop ends
     aligned_buffer<float> offsets_;  // per channel: start-of-loss offset being faded out
     aligned_buffer<float> mono_;     // channel sum for the pitch search (channels > 1)
