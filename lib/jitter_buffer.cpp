@@ -345,8 +345,9 @@ struct jitter_buffer::impl {
     // `trim_error_ms`: delay above trim_floor_ms(), what near silence may lose.
     bool decode_packet(std::int64_t seq, float delay_error_ms, float trim_error_ms) {
         packet_slot& s = slot_of(seq);
-        const std::size_t room = sync_room();
-        interleaved_view<float> out(scratch.data(), std::min<std::size_t>(room, scratch.size() / channels), channels);
+        // Decoded in place, at the end of the unplayed audio (not through scratch: one copy less of cold memory).
+        float* const dst = sync_end();
+        interleaved_view<float> out(dst, sync_room(), channels);
         // Not decoding: the frame count insert() took from the payload (neither payload nor decoder is touched).
         const std::ptrdiff_t n = audio ? dec.decode({payload_of(seq), s.size}, out)
                                        : std::min<std::ptrdiff_t>(s.frames, static_cast<std::ptrdiff_t>(out.frames()));
@@ -377,20 +378,18 @@ struct jitter_buffer::impl {
         // floor goes here, to the sample (not just beyond the hysteresis, as
         // in speech), but never below it.
         std::size_t skip = 0;
-        if (trim_error_ms > 0.0f && ms_to_frames(trim_error_ms) > 0 &&
-            measure_level({scratch.data(), frames * channels}).rms < silence_drop_dbov) {
+        if (trim_error_ms > 0.0f && ms_to_frames(trim_error_ms) > 0 && measure_level({dst, frames * channels}).rms < silence_drop_dbov) {
             skip = std::min(frames, ms_to_frames(trim_error_ms));
             stats.silence_skipped_samples += skip;
             if (skip == frames) return true;
             frames -= skip;
             delay_error_ms -= static_cast<float>(frames_to_us(static_cast<std::int64_t>(skip))) / 1000.0f;
+            std::memmove(dst, dst + skip * channels, frames * channels * sizeof(float));
         }
-        std::memcpy(sync_end(), scratch.data() + skip * channels, frames * channels * sizeof(float));
         sync_frames += frames;
         // Too little delay and a quiet frame: lengthen the quiet part. Speech
         // stretching needs 30 ms decoded, which a starving buffer does not have.
-        if (delay_error_ms < -stretch_margin_ms &&
-            measure_level({scratch.data(), frames * channels}).rms < silence_drop_dbov + 10.0f) {
+        if (delay_error_ms < -stretch_margin_ms && measure_level({dst, frames * channels}).rms < silence_drop_dbov + 10.0f) {
             const auto extra = std::min<std::size_t>(
                 sync_room(), static_cast<std::size_t>(-delay_error_ms * static_cast<float>(format.sample_rate_hz) / 1000.0f));
             std::fill_n(sync_end(), extra * channels, 0.0f);
