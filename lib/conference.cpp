@@ -189,6 +189,20 @@ struct encode_stream {
     // Queues `heard` (mix_frames at the mixing rate, converted by `rs`) and
     // encodes every whole frame.
     void run(resampler* rs, const float* heard, std::size_t mix_frames, float voice_dbov) noexcept {
+        if (channels == 1 && fifo_frames == 0 && frame == tick && mix_frames == tick && (!rs || rs->passthrough())) {
+            // One packet per tick at the mixing rate, mono (G.711 in a narrowband room, say): encoded
+            // straight from the mix, measured once, no copies into `mono` and the FIFO.
+            const level_dbov l = measure_level({heard, tick});
+            level = l.rms;
+            packet& k = packets[0];
+            k.bytes = enc->encode(interleaved_view<const float>(heard, frame, 1), {payloads.data(), max_datagram});
+            if (k.bytes > 0) {
+                ++frames_encoded;
+                k.level = {l.rms > voice_dbov, rfc6464_level(l.rms)};
+            }
+            packet_count = 1;
+            return;
+        }
         resample_exact(rs, heard, mix_frames, mono.data(), tick);
         level = measure_level({mono.data(), tick}).rms;
         upmix(mono.data(), tick, channels, fifo.data() + fifo_frames * channels);
