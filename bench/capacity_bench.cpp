@@ -376,6 +376,20 @@ int main(int argc, char** argv) {
         std::size_t talk_bytes = 0, talk_frames = 0;
         for (const auto& e : src.talker[0])
             if (e.level < 40) talk_bytes += e.payload.size(), ++talk_frames;
+        const auto vad = [](const std::vector<encoded_frame>& frames) {  // frames with the SILK VAD bit clear / SILK frames
+            std::size_t silk = 0, unvoiced = 0;
+            for (const auto& e : frames)
+                if (e.payload.size() > 2 && (e.payload[0] >> 3) < 16 && (e.payload[0] & 3) == 0) {
+                    ++silk;
+                    unvoiced += (e.payload[1] & 0x80) == 0 ? 1 : 0;
+                }
+            return std::make_pair(unvoiced, silk);
+        };
+        const auto [dq, ds] = vad(src.silence_dtx);
+        const auto [nq, ns] = vad(src.silence);
+        const auto [tq, ts] = vad(src.talker[0]);
+        std::printf("SILK VAD clear: DTX stream %zu of %zu SILK frames, non-DTX quiet stream %zu of %zu, talker %zu of %zu.\n", dq, ds, nq, ns,
+                    tq, ts);
         std::printf("Listener streams: DTX sends %zu of %zu frames; without DTX %.1f bytes per frame (speech frames: %.1f).\n\n", sent,
                     src.silence_dtx.size(), static_cast<double>(bytes) / static_cast<double>(src.silence.size()),
                     static_cast<double>(talk_bytes) / static_cast<double>(std::max<std::size_t>(talk_frames, 1)));

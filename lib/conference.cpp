@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tutti/codec.hpp"
+#include "tutti/codecs/opus.hpp"
 #include "tutti/detail/mpmc_queue.hpp"
 #include "tutti/detail/spsc_ring.hpp"
 #include "tutti/kernels.hpp"
@@ -61,6 +62,15 @@ void resample_exact(resampler* rs, const float* in, std::size_t in_frames, float
         std::memcpy(out, in, out_frames * sizeof(float));
     if (got < static_cast<std::ptrdiff_t>(out_frames))
         std::fill(out + std::max<std::ptrdiff_t>(got, 0), out + out_frames, 0.0f);
+}
+
+// An Opus payload that carries no voice: DTX (TOC only), or a single frame
+// whose SILK VAD flags are all clear (a DTX comfort-noise update, noise or
+// silence between words). CELT-only and multi-frame payloads say nothing.
+bool opus_unvoiced(std::span<const std::uint8_t> payload) noexcept {
+    if (payload.size() <= 2) return true;
+    opus_payload_info info;
+    return parse_opus_payload(payload, info) == status::ok && info.frame_count == 1 && info.voice == opus_voice::inactive;
 }
 
 // The same mono sample on every channel of an interleaved frame.
@@ -726,9 +736,15 @@ struct room::impl {
                     p.client_level_until_us = arrival + std::int64_t{config.client_level_hold_ms} * 1000;
                 }
             }
-            // Quiet: comfort noise, an Opus DTX frame (TOC only), or a level that cannot start a talkspurt.
+            // Quiet: comfort noise, an Opus DTX frame (TOC only), a level that cannot start a
+            // talkspurt or, without levels, an Opus frame its encoder's VAD flagged as no voice
+            // (SILK and hybrid frames carry the flag). A level decides over the VAD flag: the
+            // flag lags a talkspurt's first syllable, a client's level does not.
             bool quiet = pt != p.receive_pt || (p.receive_opus && view.payload().size() <= 2);
-            if (p.client_level_until_us > arrival && p.client_level + p.input_gain_db <= config.talk_start_dbov) quiet = true;
+            if (!quiet) {
+                if (p.client_level_until_us > arrival) quiet = p.client_level + p.input_gain_db <= config.talk_start_dbov;
+                else if (p.receive_opus) quiet = opus_unvoiced(view.payload());
+            }
             p.newest_quiet = quiet;
             p.newest_arrival_us = arrival;
             if (p.have_ssrc && view.ssrc() != p.remote_ssrc) {

@@ -267,15 +267,18 @@ TEST(ConferenceCapacity, SharedEncodingMatchesPerParticipantAndSwitchesSeamlessl
     EXPECT_GE(seams, 2u);
 }
 
-// Silent listeners are not decoded (their levels say so), and skipping never
-// loses a talkspurt's start: talk_start events come at the same ticks as with
-// every participant decoded, and the first 200 ms of each talkspurt sound the
-// same to the listeners.
+// Silent listeners are not decoded (DTX, their levels, or without either the
+// SILK VAD flag in their Opus frames says so), and skipping never loses a
+// talkspurt's start: talk_start events come at the same ticks as with every
+// participant decoded, and the first 240 ms of each talkspurt sound the same
+// to the listeners.
 TEST(ConferenceCapacity, SilentParticipantsAreNotDecodedAndOnsetsSurvive) {
-    for (const bool dtx : {false, true}) {
+    // mode 0: (b) no DTX, RFC 6464 levels; 1: (a) DTX without levels; 2: (c) neither (the VAD flag alone).
+    for (const int mode : {0, 1, 2}) {
+        const bool dtx = mode == 1;
         scenario sc;
         sc.dtx = dtx;
-        sc.levels = !dtx;  // (a) DTX without levels, (b) no DTX with RFC 6464 levels
+        sc.levels = mode == 0;
         room_config skip = base_config();
         room_config full = base_config();
         full.skip_silent_decode = false;
@@ -288,14 +291,14 @@ TEST(ConferenceCapacity, SilentParticipantsAreNotDecodedAndOnsetsSurvive) {
             if (e.kind == room_event_kind::talk_start) starts_a.push_back(e.tick);
         for (const auto& e : eb)
             if (e.kind == room_event_kind::talk_start) starts_b.push_back(e.tick);
-        EXPECT_EQ(starts_a, starts_b) << "dtx " << dtx;
+        EXPECT_EQ(starts_a, starts_b) << "mode " << mode;
         for (std::size_t i = sc.talkers; i < a.size(); ++i) {
             // With DTX, libopus refreshes the comfort noise every 400 ms: that packet is decoded.
-            EXPECT_GE(a[i].stats.ticks_not_decoded, sc.ticks * (dtx ? 8 : 9) / 10) << "listener " << i << " dtx " << dtx;
+            EXPECT_GE(a[i].stats.ticks_not_decoded, sc.ticks * (dtx ? 8 : 9) / 10) << "listener " << i << " mode " << mode;
             EXPECT_EQ(b[i].stats.ticks_not_decoded, 0u);
         }
         for (std::size_t i = 0; i < sc.talkers; ++i)
-            std::printf("dtx %d: talker %zu not decoded for %llu of %zu ticks\n", dtx, i,
+            std::printf("mode %d: talker %zu not decoded for %llu of %zu ticks\n", mode, i,
                         static_cast<unsigned long long>(a[i].stats.ticks_not_decoded), sc.ticks);
         EXPECT_GE(starts_a.size(), sc.talkers);
         // Listeners hear the same onsets: compare the room mix in the 240 ms
@@ -307,7 +310,7 @@ TEST(ConferenceCapacity, SilentParticipantsAreNotDecodedAndOnsetsSurvive) {
             std::vector<float> e(n);
             for (std::size_t j = 0; j < n; ++j) e[j] = ha[from + j] - hb[from + j];
             const double snr = 20 * std::log10(std::max(rms(hb.data() + from, n), 1e-9) / std::max(rms(e.data(), n), 1e-9));
-            std::printf("dtx %d: onset at tick %llu, room mix with skipping vs full decoding: %.1f dB SNR\n", dtx,
+            std::printf("mode %d: onset at tick %llu, room mix with skipping vs full decoding: %.1f dB SNR\n", mode,
                         static_cast<unsigned long long>(t), snr);
             EXPECT_GT(snr, 30.0);
         }

@@ -39,6 +39,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "tutti/kernels.hpp"
 #include "tutti/resampler.hpp"
 #include "tutti/wav.hpp"
 
@@ -704,6 +705,86 @@ TEST(OpusParse, LbrrFlagIsWhatLibopusUses) {
         EXPECT_GT(with, static_cast<int>(s.packets.size()) / 2);  // speech: most packets carry LBRR
         EXPECT_GT(without, 0);                                      // the first, and pauses, do not
     }
+}
+
+// The SILK VAD flags (opus_payload_info::voice) follow the signal: set on
+// loud speech frames, clear on digital silence and on -90 dBov noise, for one,
+// two and three SILK frames per packet and in stereo (mid and side flags);
+// CELT-only frames carry none (unknown). Frames are classed by the level of
+// the input they were encoded from (one frame of lookahead is ignored).
+TEST(OpusParse, VoiceFlagFollowsTheSignal) {
+    struct cfg {
+        std::uint32_t rate, us;
+        std::uint16_t ch;
+        int bitrate;
+    };
+    for (const cfg k : {cfg{16000, 20000, 1, 24000}, cfg{16000, 40000, 1, 24000}, cfg{16000, 60000, 1, 24000},
+                        cfg{48000, 20000, 1, 32000}, cfg{48000, 20000, 2, 48000}}) {
+        opus_encoder_config c;
+        c.sample_rate_hz = k.rate;
+        c.frame_us = k.us;
+        c.channels = k.ch;
+        c.bitrate_bps = k.bitrate;
+        // Speech, 2 s of digital silence, 2 s of -90 dBov noise, speech again.
+        std::vector<float> mono = speech(librivox[1], k.rate);
+        const std::size_t quiet_from = mono.size();
+        mono.resize(mono.size() + 2 * k.rate, 0.0f);
+        std::mt19937 rng(3);
+        std::normal_distribution<float> noise(0.0f, 0.00003f);
+        for (std::size_t i = 0; i < 2 * k.rate; ++i) mono.push_back(noise(rng));
+        const std::size_t quiet_to = mono.size();
+        const auto& more = speech(librivox[2], k.rate);
+        mono.insert(mono.end(), more.begin(), more.end());
+        const stream st = encode(c, k.ch == 1 ? mono : interleave(mono, mono));
+        const std::size_t frame = st.frame;
+        std::size_t loud = 0, loud_active = 0, quiet = 0, quiet_inactive = 0, celt = 0;
+        for (std::size_t i = 1; i < st.packets.size() && (i + 1) * frame <= mono.size(); ++i) {
+            opus_payload_info info;
+            if (st.packets[i].empty()) continue;
+            ASSERT_EQ(tutti::parse_opus_payload(st.packets[i], info), status::ok);
+            if (info.mode == opus_mode::celt) {
+                EXPECT_EQ(info.voice, tutti::opus_voice::unknown) << i;
+                ++celt;
+                continue;
+            }
+            const float* x = mono.data() + i * frame;
+            const float level = tutti::measure_level({x, frame}).rms;
+            if (i * frame >= quiet_from + frame && (i + 2) * frame <= quiet_to) {
+                ++quiet;
+                quiet_inactive += info.voice == tutti::opus_voice::inactive ? 1 : 0;
+            } else if (level > -30.0f) {
+                ++loud;
+                loud_active += info.voice == tutti::opus_voice::active ? 1 : 0;
+            }
+        }
+        std::printf("[ measured ] VAD %u Hz %2u ms %u ch: %zu/%zu loud frames active, %zu/%zu silent frames inactive, %zu CELT\n",
+                    k.rate, k.us / 1000, k.ch, loud_active, loud, quiet_inactive, quiet, celt);
+        ASSERT_GT(loud, 20u);
+        ASSERT_GT(quiet, 20u);
+        EXPECT_GE(loud_active * 100, loud * 95);
+        EXPECT_GE(quiet_inactive * 100, quiet * 95);
+    }
+    // Music-grade settings make CELT-only frames: no flags to read.
+    {
+        opus_encoder_config c;
+        c.sample_rate_hz = 48000;
+        c.application = tutti::opus_application::audio;
+        c.bitrate_bps = 128000;
+        const stream st = encode(c, speech(librivox[1], 48000));
+        std::size_t celt = 0;
+        for (const packet& p : st.packets) {
+            opus_payload_info info;
+            if (p.empty() || tutti::parse_opus_payload(p, info) != status::ok || info.mode != opus_mode::celt) continue;
+            EXPECT_EQ(info.voice, tutti::opus_voice::unknown);
+            ++celt;
+        }
+        EXPECT_GT(celt, st.packets.size() / 2);
+    }
+    // A TOC-only (DTX) frame carries no flags.
+    opus_payload_info info;
+    const std::uint8_t dtx[] = {0x08};
+    ASSERT_EQ(tutti::parse_opus_payload(dtx, info), status::ok);
+    EXPECT_EQ(info.voice, tutti::opus_voice::unknown);
 }
 
 // ===========================================================================

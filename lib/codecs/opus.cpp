@@ -186,6 +186,12 @@ status parse_opus_payload(std::span<const std::uint8_t> p, opus_payload_info& ou
         bool lbrr = ((b >> (7 - silk_frames)) & 1u) != 0;
         if (info.stereo) lbrr = lbrr || ((b >> (6 - 2 * silk_frames)) & 1u) != 0;
         info.lbrr = lbrr;
+        // The VAD flags: the top silk_frames bits (mid), and in stereo the
+        // silk_frames bits after the mid LBRR flag (side).
+        const unsigned vad_mask = (1u << silk_frames) - 1u;
+        bool voice = ((b >> (8 - silk_frames)) & vad_mask) != 0;
+        if (info.stereo) voice = voice || ((b >> (7 - 2 * silk_frames)) & vad_mask) != 0;
+        info.voice = voice ? opus_voice::active : opus_voice::inactive;
     }
     out = info;
     return status::ok;

@@ -150,6 +150,9 @@ enum class opus_mode : std::uint8_t {
     celt,    ///< CELT only (MDCT; music, low delay, high bitrates)
 };
 
+/// Voice activity as the sender's encoder flagged it (opus_payload_info::voice).
+enum class opus_voice : std::uint8_t { unknown, inactive, active };
+
 /// What the framing of an Opus payload says (RFC 6716 §3), without decoding it.
 struct opus_payload_info {
     opus_mode mode = opus_mode::silk;                      ///< from the TOC configuration
@@ -167,6 +170,14 @@ struct opus_payload_info {
     /// means at least one of the 20 ms sub-frames has LBRR; libopus conceals the
     /// others.
     bool lbrr = false;
+    /// The encoder's voice activity decision for the first frame (RFC 6716
+    /// §4.2.3: the SILK VAD flags, mid and side, that precede the LBRR flag):
+    /// `inactive` when every flag is clear, `active` when one is set,
+    /// `unknown` for CELT-only frames (they carry none) and frames of 0-1
+    /// bytes. libopus clears them on noise and silence between words, and on
+    /// the comfort-noise updates of DTX: a mixer can leave such a participant
+    /// undecoded without RFC 6464 levels (see room_config::skip_silent_decode).
+    opus_voice voice = opus_voice::unknown;
 
     /// Duration of the whole payload in µs: frame_count * frame_us.
     constexpr std::uint32_t duration_us() const noexcept { return frame_count * frame_us; }
