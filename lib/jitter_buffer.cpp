@@ -420,7 +420,12 @@ struct jitter_buffer::impl {
             const float threshold = pass == 0 ? (draining ? drain_exit_ms : hysteresis) : 3.0f * hysteresis;
             if (delay_error_ms <= threshold) break;
             const std::size_t removed = stretch_tail(delay_error_ms);
-            if (removed == 0) break;
+            if (removed == 0) {
+                // Inside the band a drain ends at the first splice that does
+                // not fit (each try is an analysis): the rest waits for a pause.
+                if (delay_error_ms <= hysteresis) draining = false;
+                break;
+            }
             delay_error_ms -= static_cast<float>(frames_to_us(static_cast<std::int64_t>(removed))) / 1000.0f;
         }
         if (delay_error_ms <= drain_exit_ms) draining = false;
@@ -457,17 +462,16 @@ struct jitter_buffer::impl {
         interleaved_view<const float> in(in_data, block, channels);
         if (accelerate) {
             // Removing len frames changes [splice - len, ...): keep played audio intact.
-            // Down to the target first; then, when the delay is beyond the
-            // hysteresis, one period may take it up to a hysteresis below (the
-            // stretch margin catches that). Inside the band (a drain finishing)
-            // it never goes below the target.
-            const std::size_t exact = std::min(ms_to_frames(error_ms), splice - prefix);
+            // Down to the target; beyond the hysteresis, when no period fits,
+            // one period may take it up to a hysteresis below (the stretch
+            // margin catches that); inside the band (a drain finishing) never
+            // below the target.
+            const std::size_t room = splice - prefix;
+            const std::size_t limit = std::min(ms_to_frames(error_ms), room);
+            const std::size_t overshoot =
+                error_ms > static_cast<float>(config.hysteresis_ms) ? std::min(ms_to_frames(static_cast<float>(config.hysteresis_ms)), room - limit) : 0;
             interleaved_view<float> out(scratch.data(), block, channels);
-            time_stretch_result r = stretcher->accelerate(in, out, accelerate_mode::fast, exact);
-            if (error_ms > static_cast<float>(config.hysteresis_ms) && r.code == status::ok && !r.applied) {
-                const std::size_t loose = std::min(ms_to_frames(error_ms + static_cast<float>(config.hysteresis_ms)), splice - prefix);
-                if (loose > exact) r = stretcher->accelerate(in, out, accelerate_mode::fast, loose);
-            }
+            const time_stretch_result r = stretcher->accelerate(in, out, accelerate_mode::fast, limit, overshoot);
             if (r.code != status::ok || !r.applied) return 0;
             std::memcpy(sync.data() + start * channels, scratch.data() + prefix * channels,
                         (r.frames_out - prefix) * channels * sizeof(float));

@@ -251,7 +251,7 @@ std::size_t time_stretcher::refine_lag(std::size_t coarse) const noexcept {
 }
 
 time_stretcher::splice time_stretcher::analyse(interleaved_view<const float> in, std::size_t max_periods,
-                                               std::size_t max_frames) noexcept {
+                                               std::size_t max_frames, std::size_t overshoot_frames) noexcept {
     const std::size_t ch = config_.channels;
     const float* x = in.data();
     const std::size_t frames = mono_.size();
@@ -275,35 +275,49 @@ time_stretcher::splice time_stretcher::analyse(interleaved_view<const float> in,
     const std::size_t period = refine_lag(coarse_lag());
 
     // Longest splice first (fast mode), down to one period; the correlation
-    // reported when nothing qualifies is the one-period one. When not even
-    // one period may go, a quiet segment is cut by max_frames exactly: below
-    // the low-energy level the splice need not follow the pitch.
+    // reported when nothing qualifies is the one-period one.
     splice result{period, 0.0f, false, false};
-    const std::size_t fit = max_frames / period;
-    const std::size_t longest = fit == 0 ? 1 : std::min({max_periods, max_lag_ / period, fit});
-    for (std::size_t k = std::max<std::size_t>(1, longest); k >= 1; --k) {
-        const std::size_t len = fit == 0 ? max_frames : k * period;
-        if (len == 0) break;
+    auto judge = [&](std::size_t len, bool periodic_ok) -> bool {
         // Both sides of the splice, all channels: before = [s - len, s), after = [s, s + len).
         const float* before = x + (splice_frames_ - len) * ch;
         const float* after = x + splice_frames_ * ch;
         const products p = correlate(before, after, len * ch);
         result.correlation = normalised(p.ab, p.aa, p.bb);
         const double power = (p.aa + p.bb) / static_cast<double>(2 * len * ch);
-        if (power <= static_cast<double>(low_energy_power_)) return {len, result.correlation, true, true};
-        if (fit > 0 && result.correlation >= config_.min_correlation) return {len, result.correlation, true, false};
+        if (power <= static_cast<double>(low_energy_power_)) {
+            result = {len, result.correlation, true, true};
+            return true;
+        }
+        if (periodic_ok && result.correlation >= config_.min_correlation) {
+            result = {len, result.correlation, true, false};
+            return true;
+        }
+        return false;
+    };
+    const std::size_t fit = max_frames / period;
+    if (fit == 0) {
+        // Not even one period fits. A quiet segment is cut by max_frames
+        // exactly (below the low-energy level the splice need not follow the
+        // pitch); otherwise one period, if the caller allows going that far
+        // beyond max_frames.
+        if (max_frames > 0 && judge(max_frames, false)) return result;
+        if (period <= max_frames + overshoot_frames) judge(period, true);
+        return result;
     }
+    for (std::size_t k = std::max<std::size_t>(1, std::min({max_periods, max_lag_ / period, fit})); k >= 1; --k)
+        if (judge(k * period, true)) return result;
     return result;
 }
 
 time_stretch_result time_stretcher::accelerate(interleaved_view<const float> in, interleaved_view<float> out,
-                                               accelerate_mode mode, std::size_t max_frames) noexcept {
+                                               accelerate_mode mode, std::size_t max_frames,
+                                               std::size_t overshoot_frames) noexcept {
     time_stretch_result res;
     res.code = check(in, out, in.frames());
     if (res.code != status::ok) return res;
     ++stats_.accelerate_calls;
     const std::size_t ch = config_.channels;
-    const splice sp = analyse(in, mode == accelerate_mode::fast ? max_lag_ : 1, max_frames);
+    const splice sp = analyse(in, mode == accelerate_mode::fast ? max_lag_ : 1, max_frames, overshoot_frames);
     res.correlation = sp.correlation;
     if (!sp.apply) {
         copy_frames(out.data(), in.data(), in.frames(), ch);
@@ -333,7 +347,7 @@ time_stretch_result time_stretcher::stretch(interleaved_view<const float> in, in
     if (res.code != status::ok) return res;
     ++stats_.stretch_calls;
     const std::size_t ch = config_.channels;
-    const splice sp = analyse(in, 1, SIZE_MAX);
+    const splice sp = analyse(in, 1, SIZE_MAX, 0);
     res.correlation = sp.correlation;
     if (!sp.apply) {
         copy_frames(out.data(), in.data(), in.frames(), ch);

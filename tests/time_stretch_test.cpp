@@ -223,8 +223,9 @@ TEST(TimeStretch, FastModeRemovesWholePeriodsUpTo15ms) {
 }
 
 // max_frames caps what goes: periodic speech loses the most whole periods
-// that fit (none when one does not), a quiet segment exactly max_frames when
-// not even one period fits, and what is kept is the input with one splice.
+// that fit (none when one does not, unless overshoot_frames lets one period
+// go), a quiet segment exactly max_frames when not even one period fits, and
+// what is kept is the input with one splice.
 TEST(TimeStretch, MaxFramesCapsTheRemoval) {
     auto t = make(16000, 1);
     const std::vector<float> in = harmonic(16000, 200, 640, 1);  // 80-frame period
@@ -240,6 +241,11 @@ TEST(TimeStretch, MaxFramesCapsTheRemoval) {
     EXPECT_EQ(r.frames_changed, 0u);
     EXPECT_EQ(r.frames_out, in.size());
     EXPECT_TRUE(std::equal(in.begin(), in.end(), out.begin()));
+    // One period may go up to overshoot_frames beyond max_frames, not further.
+    r = t->accelerate(view(in, 1), view(out, 1), accelerate_mode::fast, 60, 20);
+    ASSERT_TRUE(r.applied);
+    EXPECT_EQ(r.frames_changed, 80u);
+    EXPECT_FALSE(t->accelerate(view(in, 1), view(out, 1), accelerate_mode::fast, 60, 19).applied);
     // The same waveform 50 dB down is background: cut by exactly 23 frames.
     std::vector<float> quiet(in);
     for (float& v : quiet) v *= 0.003f;

@@ -39,7 +39,9 @@
 //     drain goes on until the delay is back at the target (within 0.5 ms, and
 //     never below it: a pitch period that does not fit is not taken, a quiet
 //     segment is cut by exactly what is left), not only into the hysteresis
-//     band. It never drops or inserts whole frames in the middle of speech.
+//     band; inside the band it stops at the first splice that does not fit
+//     (the rest goes in the next pause). It never drops or inserts whole
+//     frames in the middle of speech.
 //   * A missing packet at its playout time is recovered from the next packet's
 //     in-band FEC when that packet is already here (Opus LBRR), otherwise the
 //     decoder's PLC conceals it; after `max_conceal_ms` of consecutive loss the
