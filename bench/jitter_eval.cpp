@@ -466,6 +466,7 @@ struct run_result {
     std::vector<std::uint32_t> gap;     // per tick: samples of concealment or silence
     std::vector<float> current_delay;   // tutti only: stats per tick
     std::vector<float> target_delay;
+    std::vector<tutti::jitter_buffer_stats> tick_stats;  // tutti only: counters after each tick (--dump)
     tutti::jitter_buffer_stats stats;   // tutti only
     double seconds = 0;                 // wall time of the replay
 };
@@ -486,6 +487,7 @@ run_result run_tutti(const network_trace& t, const encoded_stream& s, const time
     r.gap.assign(tl.ticks, 0);
     r.current_delay.assign(tl.ticks, 0.0f);
     r.target_delay.assign(tl.ticks, 0.0f);
+    r.tick_stats.reserve(tl.ticks);
     const auto arrivals = t.arrivals();
     std::size_t next = 0;
     const auto start = std::chrono::steady_clock::now();
@@ -505,6 +507,7 @@ run_result run_tutti(const network_trace& t, const encoded_stream& s, const time
                                               (after.silence_samples - before.silence_samples));
         r.current_delay[k] = after.current_delay_ms;
         r.target_delay[k] = after.target_delay_ms;
+        r.tick_stats.push_back(after);
     }
     r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     r.stats = jb->stats();
@@ -1137,9 +1140,18 @@ void dump_run(const std::filesystem::path& path, const analysis& at, const analy
         f << w << ',' << cell(at.windows) << ',' << cell(as.windows) << '\n';
     }
     std::ofstream g(path.string() + ".ticks.csv");
-    g << "tick,current_delay_ms,target_delay_ms,gap_samples\n";
-    for (std::size_t k = 0; k < rt.current_delay.size(); ++k)
-        g << k << ',' << rt.current_delay[k] << ',' << rt.target_delay[k] << ',' << rt.gap[k] << '\n';
+    // Per tick, besides the delays: what the buffer did in that tick (samples
+    // concealed, accelerated away, stretched in, silence skipped / inserted;
+    // packets late).
+    g << "tick,current_delay_ms,target_delay_ms,gap_samples,concealed,accelerated,stretched,silence_skipped,silence_inserted,late\n";
+    for (std::size_t k = 0; k < rt.current_delay.size(); ++k) {
+        const tutti::jitter_buffer_stats& a = rt.tick_stats[k];
+        const tutti::jitter_buffer_stats b = k > 0 ? rt.tick_stats[k - 1] : tutti::jitter_buffer_stats{};
+        g << k << ',' << rt.current_delay[k] << ',' << rt.target_delay[k] << ',' << rt.gap[k] << ','
+          << a.concealed_samples - b.concealed_samples << ',' << a.accelerate_samples - b.accelerate_samples << ','
+          << a.stretch_samples - b.stretch_samples << ',' << a.silence_skipped_samples - b.silence_skipped_samples << ','
+          << a.silence_inserted_samples - b.silence_inserted_samples << ',' << a.packets_late - b.packets_late << '\n';
+    }
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the slidi
 constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
 constexpr float silence_drop_dbov = -55.0f;        // a decoded frame this quiet may be dropped whole
 constexpr float stretch_margin_ms = 2.0f;          // stretch as soon as the delay falls this far below target
+constexpr float drain_exit_ms = 0.5f;              // a drain (see `draining`) goes on until this close to target
 constexpr std::uint64_t max_generation = 64;       // observations per generation of the bucket maxima
 constexpr std::uint64_t min_statistics = 10;       // delay observations before the target follows them
 
@@ -113,6 +114,12 @@ struct jitter_buffer::impl {
     bool in_dtx = false;              // last packet was comfort noise / the stream paused
     bool audio = true;                // false: keep time and counts, decode nothing, write no samples (set_decoding)
     std::int64_t conceal_run = 0;     // frames concealed since the last decoded packet
+    // Set when the delay is far above target (a delay spike drained, so the
+    // packets that bunched up are all here): accelerating then goes on until
+    // the delay is back at the target, not only inside the hysteresis band,
+    // and never below it. Otherwise the drain would stop up to a hysteresis
+    // above target and the buffer would keep that surplus until a pause.
+    bool draining = false;
     bool concealing_unknown = false;  // concealing because nothing arrived (not a known loss)
 
     // Decoded audio not yet played (interleaved): sync[0 .. sync_frames).
@@ -290,6 +297,7 @@ struct jitter_buffer::impl {
         in_dtx = false;
         conceal_run = 0;
         concealing_unknown = false;
+        draining = false;
     }
     void reset_all() {
         drop_packets();
@@ -396,18 +404,30 @@ struct jitter_buffer::impl {
             sync_frames += extra;
             stats.silence_inserted_samples += extra;
         }
+        if (!stretcher) return true;
         // Asymmetric: below target costs late packets, above it only delay.
-        if (stretcher && (delay_error_ms > hysteresis || delay_error_ms < -stretch_margin_ms))
+        if (delay_error_ms < -stretch_margin_ms) {
             stretch_tail(delay_error_ms);
-        // Far above target (after a delay spike drained, the packets that
-        // bunched up are all here): splice again, as NetEq's fast accelerate
-        // does, so the extra delay goes within a few packets of speech.
-        for (int pass = 0; stretcher && pass < 2 && delay_error_ms > 3.0f * hysteresis; ++pass) {
-            const std::uint64_t before = stats.accelerate_samples;
-            stretch_tail(delay_error_ms);
-            if (stats.accelerate_samples == before) break;
-            delay_error_ms -= static_cast<float>(frames_to_us(static_cast<std::int64_t>(stats.accelerate_samples - before))) / 1000.0f;
+            return true;
         }
+        if (delay_error_ms > 3.0f * hysteresis) draining = true;
+        // Far above target (after a delay spike drained, the packets that
+        // bunched up are all here): up to three splices per packet, as NetEq's
+        // fast accelerate does, so the extra delay goes within a few packets
+        // of speech; then one per packet until the target is reached.
+        for (int pass = 0; pass < 3; ++pass) {
+            const float threshold = pass == 0 ? (draining ? drain_exit_ms : hysteresis) : 3.0f * hysteresis;
+            if (delay_error_ms <= threshold) break;
+            const std::size_t removed = stretch_tail(delay_error_ms);
+            if (removed == 0) {
+                // Inside the band a drain ends at the first splice that does
+                // not fit (each try is an analysis): the rest waits for a pause.
+                if (delay_error_ms <= hysteresis) draining = false;
+                break;
+            }
+            delay_error_ms -= static_cast<float>(frames_to_us(static_cast<std::int64_t>(removed))) / 1000.0f;
+        }
+        if (delay_error_ms <= drain_exit_ms) draining = false;
         return true;
     }
 
@@ -415,12 +435,13 @@ struct jitter_buffer::impl {
         return ms > 0.0f ? static_cast<std::size_t>(ms * static_cast<float>(format.sample_rate_hz) / 1000.0f) : 0;
     }
 
-    // Accelerates (error_ms > 0: by at most error_ms, so that the delay does
-    // not fall below target) or stretches the unplayed audio by whole pitch
-    // periods. The stretcher's block is the last 30 ms of unplayed audio or,
-    // when less is unplayed, the unplayed audio preceded by the end of what was
-    // played; a splice that would change played audio is not taken.
-    void stretch_tail(float error_ms) {
+    // Accelerates (error_ms > 0) or stretches the unplayed audio by whole
+    // pitch periods (a quiet stretch of audio: by any length). The
+    // stretcher's block is the last 30 ms of unplayed audio or, when less is
+    // unplayed, the unplayed audio preceded by the end of what was played; a
+    // splice that would change played audio is not taken. Returns the frames
+    // removed or added.
+    std::size_t stretch_tail(float error_ms) {
         const bool accelerate = error_ms > 0.0f;
         const std::size_t block = stretcher->min_input_frames();
         const std::size_t splice = block / 2;
@@ -429,7 +450,7 @@ struct jitter_buffer::impl {
             start = sync_frames - block;
         } else {
             prefix = block - sync_frames;
-            if (prefix > history_valid || prefix > splice) return;
+            if (prefix > history_valid || prefix > splice) return 0;
         }
         const float* in_data = sync.data() + start * channels;
         if (prefix > 0) {
@@ -440,29 +461,34 @@ struct jitter_buffer::impl {
         interleaved_view<const float> in(in_data, block, channels);
         if (accelerate) {
             // Removing len frames changes [splice - len, ...): keep played audio intact.
-            // Up to one hysteresis below target: the stretch margin catches it.
-            const std::size_t limit = std::min(ms_to_frames(error_ms + static_cast<float>(config.hysteresis_ms)), splice - prefix);
+            // Down to the target; beyond the hysteresis, when no period fits,
+            // one period may take it up to a hysteresis below (the stretch
+            // margin catches that); inside the band (a drain finishing) never
+            // below the target.
+            const std::size_t room = splice - prefix;
+            const std::size_t limit = std::min(ms_to_frames(error_ms), room);
+            const std::size_t overshoot =
+                error_ms > static_cast<float>(config.hysteresis_ms) ? std::min(ms_to_frames(static_cast<float>(config.hysteresis_ms)), room - limit) : 0;
             interleaved_view<float> out(scratch.data(), block, channels);
-            time_stretch_result r = stretcher->accelerate(in, out, accelerate_mode::fast);
-            if (r.code == status::ok && r.applied && r.frames_changed > limit)
-                r = stretcher->accelerate(in, out, accelerate_mode::one_period);
-            if (r.code != status::ok || !r.applied || r.frames_changed > limit) return;
+            const time_stretch_result r = stretcher->accelerate(in, out, accelerate_mode::fast, limit, overshoot);
+            if (r.code != status::ok || !r.applied) return 0;
             std::memcpy(sync.data() + start * channels, scratch.data() + prefix * channels,
                         (r.frames_out - prefix) * channels * sizeof(float));
             sync_frames = start + r.frames_out - prefix;
             stats.accelerate_samples += r.frames_changed;
-        } else {
-            // Stretching leaves the first `splice` frames of the block as they were.
-            const std::size_t room = block + stretcher->max_period_frames();
-            if (sync_room() + block < room + prefix) return;
-            interleaved_view<float> out(scratch.data(), room, channels);
-            const time_stretch_result r = stretcher->stretch(in, out);
-            if (r.code != status::ok || !r.applied) return;
-            std::memcpy(sync.data() + start * channels, scratch.data() + prefix * channels,
-                        (r.frames_out - prefix) * channels * sizeof(float));
-            sync_frames = start + r.frames_out - prefix;
-            stats.stretch_samples += r.frames_changed;
+            return r.frames_changed;
         }
+        // Stretching leaves the first `splice` frames of the block as they were.
+        const std::size_t room = block + stretcher->max_period_frames();
+        if (sync_room() + block < room + prefix) return 0;
+        interleaved_view<float> out(scratch.data(), room, channels);
+        const time_stretch_result r = stretcher->stretch(in, out);
+        if (r.code != status::ok || !r.applied) return 0;
+        std::memcpy(sync.data() + start * channels, scratch.data() + prefix * channels,
+                    (r.frames_out - prefix) * channels * sizeof(float));
+        sync_frames = start + r.frames_out - prefix;
+        stats.stretch_samples += r.frames_changed;
+        return r.frames_changed;
     }
 
     // Remembers the end of what was just played (out: `frames` frames).
@@ -512,7 +538,7 @@ struct jitter_buffer::impl {
             const bool adapting = delay_samples >= min_statistics;
             const float error = adapting ? current_delay_ms(now_us) - target : 0.0f;
             // Time stretching needs 30 ms of decoded audio: decode ahead when the delay is off target.
-            if (stretcher && (error > hysteresis || error < -stretch_margin_ms))
+            if (stretcher && (error > (draining ? drain_exit_ms : hysteresis) || error < -stretch_margin_ms))
                 want = std::max(want, stretcher->min_input_frames());
             const std::int64_t q = next_held();
             if (q < 0) {

@@ -250,7 +250,8 @@ std::size_t time_stretcher::refine_lag(std::size_t coarse) const noexcept {
     return best_lag;
 }
 
-time_stretcher::splice time_stretcher::analyse(interleaved_view<const float> in, std::size_t max_periods) noexcept {
+time_stretcher::splice time_stretcher::analyse(interleaved_view<const float> in, std::size_t max_periods,
+                                               std::size_t max_frames, std::size_t overshoot_frames) noexcept {
     const std::size_t ch = config_.channels;
     const float* x = in.data();
     const std::size_t frames = mono_.size();
@@ -276,28 +277,47 @@ time_stretcher::splice time_stretcher::analyse(interleaved_view<const float> in,
     // Longest splice first (fast mode), down to one period; the correlation
     // reported when nothing qualifies is the one-period one.
     splice result{period, 0.0f, false, false};
-    for (std::size_t k = std::max<std::size_t>(1, std::min(max_periods, max_lag_ / period)); k >= 1; --k) {
-        const std::size_t len = k * period;
+    auto judge = [&](std::size_t len, bool periodic_ok) -> bool {
         // Both sides of the splice, all channels: before = [s - len, s), after = [s, s + len).
         const float* before = x + (splice_frames_ - len) * ch;
         const float* after = x + splice_frames_ * ch;
         const products p = correlate(before, after, len * ch);
         result.correlation = normalised(p.ab, p.aa, p.bb);
         const double power = (p.aa + p.bb) / static_cast<double>(2 * len * ch);
-        if (power <= static_cast<double>(low_energy_power_)) return {len, result.correlation, true, true};
-        if (result.correlation >= config_.min_correlation) return {len, result.correlation, true, false};
+        if (power <= static_cast<double>(low_energy_power_)) {
+            result = {len, result.correlation, true, true};
+            return true;
+        }
+        if (periodic_ok && result.correlation >= config_.min_correlation) {
+            result = {len, result.correlation, true, false};
+            return true;
+        }
+        return false;
+    };
+    const std::size_t fit = max_frames / period;
+    if (fit == 0) {
+        // Not even one period fits. A quiet segment is cut by max_frames
+        // exactly (below the low-energy level the splice need not follow the
+        // pitch); otherwise one period, if the caller allows going that far
+        // beyond max_frames.
+        if (max_frames > 0 && judge(max_frames, false)) return result;
+        if (period <= max_frames + overshoot_frames) judge(period, true);
+        return result;
     }
+    for (std::size_t k = std::max<std::size_t>(1, std::min({max_periods, max_lag_ / period, fit})); k >= 1; --k)
+        if (judge(k * period, true)) return result;
     return result;
 }
 
 time_stretch_result time_stretcher::accelerate(interleaved_view<const float> in, interleaved_view<float> out,
-                                               accelerate_mode mode) noexcept {
+                                               accelerate_mode mode, std::size_t max_frames,
+                                               std::size_t overshoot_frames) noexcept {
     time_stretch_result res;
     res.code = check(in, out, in.frames());
     if (res.code != status::ok) return res;
     ++stats_.accelerate_calls;
     const std::size_t ch = config_.channels;
-    const splice sp = analyse(in, mode == accelerate_mode::fast ? max_lag_ : 1);
+    const splice sp = analyse(in, mode == accelerate_mode::fast ? max_lag_ : 1, max_frames, overshoot_frames);
     res.correlation = sp.correlation;
     if (!sp.apply) {
         copy_frames(out.data(), in.data(), in.frames(), ch);
@@ -327,7 +347,7 @@ time_stretch_result time_stretcher::stretch(interleaved_view<const float> in, in
     if (res.code != status::ok) return res;
     ++stats_.stretch_calls;
     const std::size_t ch = config_.channels;
-    const splice sp = analyse(in, 1);
+    const splice sp = analyse(in, 1, SIZE_MAX, 0);
     res.correlation = sp.correlation;
     if (!sp.apply) {
         copy_frames(out.data(), in.data(), in.frames(), ch);

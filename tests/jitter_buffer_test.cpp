@@ -585,6 +585,40 @@ TEST(JitterBuffer, SenderDriftPlus1000PpmForTenMinutes) { drift_test("drift_fast
 // unplayed audio preceded by the end of what was already played.
 TEST(JitterBuffer, SenderDriftMinus1000PpmForTenMinutes) { drift_test("drift_slow"); }
 
+// A delay spike that drains (packets held up to 150 ms, then arriving all
+// together): the rewind that plays the late packets puts the delay far above
+// target, and the drain must take it back to the target, not stop anywhere
+// inside the hysteresis band, where it would stay until the next pause. A
+// 200 Hz tone (5 ms periods) with a 12 ms hysteresis.
+TEST(JitterBuffer, DelaySpikeDrainsBackToTarget) {
+    frame_decoder d(frame_decoder::mode::tone);
+    tutti::jitter_buffer_config c;
+    c.rtp_clock_hz = rate;
+    c.hysteresis_ms = 12;
+    auto jb = make(c, d);
+    ASSERT_TRUE(jb);
+    // Packets arrive 13 ms after sending (the delay settles at 7 ms on the
+    // tick grid); those sent in the 150 ms from 8 s all arrive at 8.163 s.
+    // The first of them that is at most max_rewind_ms late is 53 ms late:
+    // the rewind puts the delay 53 ms above target. Fast accelerate takes 15
+    // ms (three periods) at a time, which leaves 8 ms: inside the band.
+    std::vector<packet> packets = stream(900, 1000, 0, 1, 0, 13000);
+    const std::int64_t spike_at = 400 * tick_us, spike_us = 150000;
+    for (auto& p : packets) {
+        const std::int64_t send = p.arrival_us - 13000;
+        if (send >= spike_at && send < spike_at + spike_us) p.arrival_us = spike_at + spike_us + 13000;
+    }
+    const replay r = run(*jb, packets, 880);
+    EXPECT_GT(r.stats[420].accelerate_samples, 45u * rate / 1000) << "the spike should have been drained (test premise)";
+    // From 0.4 s after the spike on: back at the target (a drain that stops
+    // inside the band leaves a whole 5 ms period here).
+    for (std::size_t k = 430; k < 880; ++k) {
+        const float excess = r.stats[k].current_delay_ms - r.stats[k].target_delay_ms;
+        ASSERT_LT(excess, 2.5f) << "tick " << k << ": " << excess << " ms above target";
+        ASSERT_GT(excess, -2.0f) << "tick " << k << ": " << -excess << " ms below target";
+    }
+}
+
 TEST(JitterBuffer, InsertAndGetDoNotAllocate) {
     frame_decoder d;
     tutti::jitter_buffer_config c;

@@ -222,6 +222,48 @@ TEST(TimeStretch, FastModeRemovesWholePeriodsUpTo15ms) {
     EXPECT_NEAR(static_cast<double>(r.frames_changed), 16000.0 / 110, 1.0);
 }
 
+// max_frames caps what goes: periodic speech loses the most whole periods
+// that fit (none when one does not, unless overshoot_frames lets one period
+// go), a quiet segment exactly max_frames when not even one period fits, and
+// what is kept is the input with one splice.
+TEST(TimeStretch, MaxFramesCapsTheRemoval) {
+    auto t = make(16000, 1);
+    const std::vector<float> in = harmonic(16000, 200, 640, 1);  // 80-frame period
+    std::vector<float> out(in.size());
+    time_stretch_result r = t->accelerate(view(in, 1), view(out, 1), accelerate_mode::fast, 200);
+    ASSERT_TRUE(r.applied);
+    EXPECT_EQ(r.frames_changed, 160u);  // two periods; three would be 240
+    r = t->accelerate(view(in, 1), view(out, 1), accelerate_mode::one_period, 80);
+    ASSERT_TRUE(r.applied);
+    EXPECT_EQ(r.frames_changed, 80u);
+    r = t->accelerate(view(in, 1), view(out, 1), accelerate_mode::fast, 79);
+    EXPECT_FALSE(r.applied);
+    EXPECT_EQ(r.frames_changed, 0u);
+    EXPECT_EQ(r.frames_out, in.size());
+    EXPECT_TRUE(std::equal(in.begin(), in.end(), out.begin()));
+    // One period may go up to overshoot_frames beyond max_frames, not further.
+    r = t->accelerate(view(in, 1), view(out, 1), accelerate_mode::fast, 60, 20);
+    ASSERT_TRUE(r.applied);
+    EXPECT_EQ(r.frames_changed, 80u);
+    EXPECT_FALSE(t->accelerate(view(in, 1), view(out, 1), accelerate_mode::fast, 60, 19).applied);
+    // The same waveform 50 dB down is background: cut by exactly 23 frames.
+    std::vector<float> quiet(in);
+    for (float& v : quiet) v *= 0.003f;
+    r = t->accelerate(view(quiet, 1), view(out, 1), accelerate_mode::fast, 23);
+    ASSERT_TRUE(r.applied);
+    EXPECT_TRUE(r.low_energy);
+    EXPECT_EQ(r.frames_changed, 23u);
+    EXPECT_EQ(r.frames_out, in.size() - 23);
+    // Before the splice region and after it, the samples are the input's.
+    EXPECT_TRUE(std::equal(quiet.begin(), quiet.begin() + 240 - 23, out.begin()));
+    EXPECT_TRUE(std::equal(quiet.begin() + 240 + 23, quiet.end(), out.begin() + 240));
+    EXPECT_LE(max_step(out.data(), 1, 0, 0, r.frames_out), max_step(quiet.data(), 1, 0, 0, 640) * 1.0001f);
+    // Nothing to remove: nothing removed.
+    r = t->accelerate(view(quiet, 1), view(out, 1), accelerate_mode::fast, 0);
+    EXPECT_FALSE(r.applied);
+    EXPECT_EQ(r.frames_out, in.size());
+}
+
 // A waveform whose period changes across the splice point does not correlate
 // and must be left alone, bit for bit.
 TEST(TimeStretch, AperiodicLoudSignalIsCopiedUnchanged) {

@@ -35,8 +35,13 @@
 //     the target or the largest delay a recent packet required, whichever is
 //     higher (so a steady network plays on the tick grid's floor without
 //     late packets). Far above target (a delay spike drained) up to three
-//     splices are made per packet, like NetEq's fast accelerate. It never
-//     drops or inserts whole frames in the middle of speech.
+//     splices are made per packet, like NetEq's fast accelerate, and the
+//     drain goes on until the delay is back at the target (within 0.5 ms, and
+//     never below it: a pitch period that does not fit is not taken, a quiet
+//     segment is cut by exactly what is left), not only into the hysteresis
+//     band; inside the band it stops at the first splice that does not fit
+//     (the rest goes in the next pause). It never drops or inserts whole
+//     frames in the middle of speech.
 //   * A missing packet at its playout time is recovered from the next packet's
 //     in-band FEC when that packet is already here (Opus LBRR), otherwise the
 //     decoder's PLC conceals it; after `max_conceal_ms` of consecutive loss the

@@ -130,9 +130,18 @@ public:
     /// with accelerate_mode::fast, writing the result to the start of `out`.
     /// `out` needs room for in.frames() frames (buffer_too_small otherwise) and
     /// must not overlap `in`. When the criteria fail, `in` is copied as is.
-    /// Non-finite samples are never spliced. [tick-thread]
+    /// Non-finite samples are never spliced.
+    ///
+    /// `max_frames` caps what is removed (a jitter buffer that must not fall
+    /// below its target delay): the most whole periods that fit go. When not
+    /// even one period fits, a quiet segment (at or below low_energy_dbov),
+    /// where the splice need not follow the pitch, loses exactly `max_frames`;
+    /// periodic speech loses one period if that is at most `overshoot_frames`
+    /// beyond `max_frames`, else nothing. One pitch analysis per call. [tick-thread]
     [[nodiscard]] time_stretch_result accelerate(interleaved_view<const float> in, interleaved_view<float> out,
-                                                 accelerate_mode mode = accelerate_mode::one_period) noexcept;
+                                                 accelerate_mode mode = accelerate_mode::one_period,
+                                                 std::size_t max_frames = SIZE_MAX,
+                                                 std::size_t overshoot_frames = 0) noexcept;
 
     /// Plays `in` one pitch period longer (NetEq's preemptive expand). `out`
     /// needs room for in.frames() + max_period_frames() frames (buffer_too_small
@@ -165,7 +174,8 @@ private:
     struct splice;  // lag, correlation and verdict of one analysis (time_stretch.cpp)
     [[nodiscard]] status check(interleaved_view<const float> in, interleaved_view<float> out,
                                std::size_t out_needed) const noexcept;
-    splice analyse(interleaved_view<const float> in, std::size_t max_periods) noexcept;
+    splice analyse(interleaved_view<const float> in, std::size_t max_periods, std::size_t max_frames,
+                   std::size_t overshoot_frames) noexcept;
     std::size_t coarse_lag() noexcept;
     std::size_t refine_lag(std::size_t coarse) const noexcept;
 
