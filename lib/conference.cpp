@@ -457,20 +457,24 @@ struct room::impl {
     // is one. `ahead(item, stage)` is called for the items 8, 5, 3 and 1
     // places further on (stages 0..3): a big room is bound by memory latency,
     // and each stage asks for lines whose addresses the one before loaded.
+    // Stage 3 reads state the item's own worker writes, so on a pool (where
+    // that item may be another worker's, now) it is left out.
     static constexpr std::size_t ahead_distance[] = {8, 5, 3, 1};
+    static constexpr unsigned ahead_stages_shared = 3;  // stages that read only what the tick does not change
     template <class T, void (impl::*fn)(T&, unsigned), void (*ahead)(const T*, unsigned)>
     void for_each(std::vector<T*>& items) {
         struct job {
             impl* self;
             T** items;
             std::size_t count;
+            unsigned stages;
             static void run(void* ctx, std::size_t i, unsigned w) noexcept {
                 auto* j = static_cast<job*>(ctx);
-                for (unsigned stage = 0; stage < 4; ++stage)
+                for (unsigned stage = 0; stage < j->stages; ++stage)
                     if (i + ahead_distance[stage] < j->count) ahead(j->items[i + ahead_distance[stage]], stage);
                 (j->self->*fn)(*j->items[i], w);
             }
-        } j{this, items.data(), items.size()};
+        } j{this, items.data(), items.size(), pool ? ahead_stages_shared : 4u};
         if (pool) pool->run(items.size(), &job::run, &j);
         else
             for (std::size_t i = 0; i < items.size(); ++i) job::run(&j, i, 0);

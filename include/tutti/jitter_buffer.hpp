@@ -158,9 +158,10 @@ public:
     /// Hints that insert()/get() come soon. A host (or room) that runs
     /// thousands of buffers per tick is bound by memory latency; calling this a
     /// few buffers ahead overlaps their cache misses. Stage 0 loads the
-    /// buffer's bookkeeping; stage 1, called once that has had time to arrive
-    /// (a few buffers later), the slots the next packets use. Optional, no
-    /// effect on behaviour. [get-thread]
+    /// buffer's bookkeeping and reads nothing the buffer changes [any-thread];
+    /// stage 1, called once that has had time to arrive (a few buffers later),
+    /// the slots the next packets use, and reads the playout state
+    /// [get-thread]. Optional, no effect on behaviour.
     void prefetch(unsigned stage) const noexcept;
 
     /// Frames (per channel) get() produces each call.
