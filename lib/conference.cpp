@@ -323,8 +323,8 @@ struct participant {
     encoder_group* group = nullptr;           // the shared encoder it may use (shared encoding only)
     std::uint8_t plugins = 0;                 // bit c: chains[c] is not empty (so the tick need not look)
     rtp_packetizer packetizer;
-    participant_stats stats;                  // (its jitter_buffer_stats, last, is filled only when read)
     bool dtmf_active = false;                 // dtmf.active(): a key is down, its end may time out
+    participant_stats stats;                  // (its jitter_buffer_stats, last, is filled only when read)
 
     // Counted by the push/pull threads, added to the stats when they are read (own line: written by another thread).
     alignas(64) std::atomic<std::uint64_t> io_packets_in{0};
@@ -364,10 +364,9 @@ struct participant {
 inline void prefetch_span(const void* from, const void* to) noexcept {
     for (const char* a = static_cast<const char*>(from); a < static_cast<const char*>(to); a += 64) __builtin_prefetch(a);
 }
-// Everything hot: the scalars, packetizer, counters, DTMF decoder.
-inline void prefetch_hot(const participant* p) noexcept { prefetch_span(p, &p->io_packets_in); }
-// The scalars and counters the serial passes read and write.
-inline void prefetch_flags(const participant* p) noexcept { prefetch_span(p, &p->stats.jitter); }
+// Everything hot: the scalars, packetizer and counters the tick writes (the
+// jitter-buffer statistics that end participant_stats are filled when read).
+inline void prefetch_hot(const participant* p) noexcept { prefetch_span(p, &p->stats.jitter); }
 
 struct room::impl {
     room_config config;
@@ -501,7 +500,7 @@ struct room::impl {
     // What send_shared() writes: the participant and its outgoing ring.
     static void ahead_output(const participant* p, unsigned stage) noexcept {
         switch (stage) {
-            case 0: prefetch_flags(p); break;
+            case 0: prefetch_hot(p); break;
             case 1: p->out->prefetch_producer(); break;
             case 2: p->out->prefetch_push(); break;
             default: break;
@@ -511,7 +510,7 @@ struct room::impl {
     template <class Body>
     static void each_prefetched(std::vector<participant*>& items, Body body) {
         for (std::size_t i = 0; i < items.size(); ++i) {
-            if (i + ahead_distance[0] < items.size()) prefetch_flags(items[i + ahead_distance[0]]);
+            if (i + ahead_distance[0] < items.size()) prefetch_hot(items[i + ahead_distance[0]]);
             body(*items[i]);
         }
     }
