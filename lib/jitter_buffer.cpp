@@ -7,6 +7,7 @@
 #include "tutti/jitter_buffer.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -57,7 +58,8 @@ struct jitter_buffer::impl {
     jitter_buffer_stats stats;
 
     // Packets, indexed by extended sequence modulo capacity.
-    aligned_buffer<packet_slot> slots;
+    aligned_buffer<packet_slot> slots;  // a power of two of them: a sequence number's slot is a mask, not a division
+    std::size_t slot_mask = 0;
     aligned_buffer<std::uint8_t> payloads;
     std::size_t held = 0;
 
@@ -143,9 +145,9 @@ struct jitter_buffer::impl {
     std::int64_t ts_to_us(std::int64_t ts) const { return ts * us_per_s / config.rtp_clock_hz; }
     std::int64_t frames_to_us(std::int64_t frames) const { return frames * us_per_s / format.sample_rate_hz; }
 
-    packet_slot& slot_of(std::int64_t seq) { return slots[static_cast<std::size_t>(seq) % slots.size()]; }
+    packet_slot& slot_of(std::int64_t seq) { return slots[static_cast<std::size_t>(seq) & slot_mask]; }
     std::uint8_t* payload_of(std::int64_t seq) {
-        return payloads.data() + (static_cast<std::size_t>(seq) % slots.size()) * config.max_payload_bytes;
+        return payloads.data() + (static_cast<std::size_t>(seq) & slot_mask) * config.max_payload_bytes;
     }
     bool find(std::int64_t seq) {
         const packet_slot& s = slot_of(seq);
@@ -673,8 +675,10 @@ status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, s
         p->format = format;
         p->channels = format.channels;
         p->tick_frames = static_cast<std::size_t>(std::int64_t{format.sample_rate_hz} * config.tick_us / us_per_s);
-        p->slots = aligned_buffer<packet_slot>(config.capacity_packets);
-        p->payloads = aligned_buffer<std::uint8_t>(config.capacity_packets * config.max_payload_bytes);
+        const std::size_t capacity = std::bit_ceil(config.capacity_packets);
+        p->slots = aligned_buffer<packet_slot>(capacity);
+        p->slot_mask = capacity - 1;
+        p->payloads = aligned_buffer<std::uint8_t>(capacity * config.max_payload_bytes);
         p->seen = aligned_buffer<std::uint64_t>(seen_window / 64);
         p->reference = aligned_buffer<reference_entry>(reference_capacity);
         p->histogram = aligned_buffer<float>(static_cast<std::size_t>(static_cast<float>(config.max_delay_ms) / histogram_bucket_ms) + 2);
@@ -824,8 +828,7 @@ void jitter_buffer::prefetch(unsigned stage) const noexcept {
         return;
     }
     // The packet that plays next, and the one that arrives next (usually its successor).
-    const std::size_t slots = m.slots.size();
-    const std::size_t next = static_cast<std::size_t>(m.next_seq) % slots, newest = static_cast<std::size_t>(m.highest_seq + 1) % slots;
+    const std::size_t next = static_cast<std::size_t>(m.next_seq) & m.slot_mask, newest = static_cast<std::size_t>(m.highest_seq + 1) & m.slot_mask;
     __builtin_prefetch(m.slots.data() + next);
     __builtin_prefetch(m.slots.data() + newest);
     __builtin_prefetch(m.payloads.data() + newest * m.config.max_payload_bytes);

@@ -83,7 +83,7 @@ struct jitter_buffer_config {
     std::uint32_t max_rewind_ms = 60;     ///< a packet this late after an underrun is played (the delay grows), later ones are dropped
     std::uint32_t max_conceal_ms = 100;   ///< then fade to silence
     std::uint32_t resync_threshold_ms = 10000;  ///< a timestamp jump larger than this restarts the stream
-    std::size_t capacity_packets = 128;   ///< packets held at most (older ones are dropped first)
+    std::size_t capacity_packets = 128;   ///< packets held at most, rounded up to a power of two (older ones are dropped first)
     std::size_t max_payload_bytes = 1500; ///< larger payloads are rejected
     int comfort_noise_payload_type = -1;  ///< RFC 3389 CN payload type (13 static), -1 if none
 };
