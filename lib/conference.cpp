@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tutti/codec.hpp"
+#include "tutti/codecs/g711.hpp"
 #include "tutti/codecs/opus.hpp"
 #include "tutti/detail/mpmc_queue.hpp"
 #include "tutti/detail/spsc_ring.hpp"
@@ -293,6 +294,8 @@ struct participant {
     bool encoding_paused = false;
     bool newest_quiet = true;                 // the newest audio/CN packet says the participant is quiet
     bool receive_opus = false;
+    bool receive_g711 = false;                // PCMU/PCMA in: its level is read off the codes
+    g711_law receive_law = g711_law::mu_law;
     bool have_ssrc = false;
     std::uint8_t receive_pt = 0;
     std::uint8_t audio_level_id = 0;
@@ -312,6 +315,8 @@ struct participant {
     std::int64_t quiet_ms = 0;                // time below talk_stop while talking
     std::int64_t challenge_ms = 0;            // time spent beating the weakest mixed talker
     std::int64_t client_level_until_us = -1;  // ... counted until then (-1: never received)
+    float payload_level = -127.0f;            // G.711: level of the latest audio packet, from its codes
+    std::int64_t payload_level_until_us = -1; // ... counted until then
     std::int64_t newest_arrival_us = -1;      // ... it arrived then (-1: none yet)
     std::size_t dtmf_count = 0;
     std::uint64_t dtmf_dropped = 0;           // notifications beyond max_dtmf_per_tick in one tick (a flood)
@@ -745,8 +750,15 @@ struct room::impl {
             // flag lags a talkspurt's first syllable, a client's level does not.
             bool quiet = pt != p.receive_pt || (p.receive_opus && view.payload().size() <= 2);
             if (!quiet) {
-                if (p.client_level_until_us > arrival) quiet = p.client_level + p.input_gain_db <= config.talk_start_dbov;
-                else if (p.receive_opus) quiet = opus_unvoiced(view.payload());
+                if (p.client_level_until_us > arrival) {
+                    quiet = p.client_level + p.input_gain_db <= config.talk_start_dbov;
+                } else if (p.receive_opus) {
+                    quiet = opus_unvoiced(view.payload());
+                } else if (p.receive_g711) {  // the exact level, from the codes: as good as a client's, and free
+                    p.payload_level = g711_level_dbov(p.receive_law, view.payload());
+                    p.payload_level_until_us = arrival + std::int64_t{config.client_level_hold_ms} * 1000;
+                    quiet = p.payload_level + p.input_gain_db <= config.talk_start_dbov;
+                }
             }
             p.newest_quiet = quiet;
             p.newest_arrival_us = arrival;
@@ -805,7 +817,10 @@ struct room::impl {
                 ++p.stats.ticks_not_decoded;
                 p.skipped = true;
                 p.input_gain_now = p.input_gain;
-                p.stats.input_level_dbov = p.client_level_until_us >= now_us ? std::max(p.client_level + p.input_gain_db, -127.0f) : -127.0f;
+                const float known = p.client_level_until_us >= now_us    ? p.client_level
+                                    : p.payload_level_until_us >= now_us ? p.payload_level
+                                                                         : -127.0f;
+                p.stats.input_level_dbov = known > -127.0f ? std::max(known + p.input_gain_db, -127.0f) : -127.0f;
                 return;
             }
         } else {
@@ -1489,6 +1504,8 @@ status room::join_rtp(const rtp_participant_config& config, participant_id& out,
         p->enc_packet_ts = static_cast<std::uint32_t>(std::uint64_t{outf.frame_us} * p->send_clock_hz / 1000000);
         p->receive_pt = config.receive.payload_type;
         p->receive_opus = config.receive.is("opus");
+        p->receive_g711 = config.receive.is("PCMU") || config.receive.is("PCMA");
+        p->receive_law = config.receive.is("PCMA") ? g711_law::a_law : g711_law::mu_law;
         p->telephone_event_pt = config.telephone_event_payload_type;
         p->comfort_noise_pt = config.comfort_noise_payload_type;
         p->audio_level_id = config.audio_level_extension_id;

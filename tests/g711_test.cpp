@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "tutti/detail/g711_plc.hpp"
+#include "tutti/kernels.hpp"
 #include "tutti/resampler.hpp"
 #include "tutti/wav.hpp"
 
@@ -282,6 +283,30 @@ TEST(G711Tables, FloatEncodeRoundsAndSaturatesLikeFloatToS16) {
 
 // ---------------------------------------------------------------------------
 // Codec objects
+
+// The level read off the codes is the level of the decoded samples, for both
+// laws, from silence to full scale, on random payloads of any length.
+TEST(G711Tables, LevelFromCodesMatchesTheDecodedLevel) {
+    std::mt19937 rng(11);
+    for (const tutti::g711_law law : {tutti::g711_law::mu_law, tutti::g711_law::a_law}) {
+        for (int k = 0; k < 200; ++k) {
+            const std::size_t n = 1 + rng() % 480;
+            // Codes near one amplitude: 0 dBov down to the quietest code.
+            const int spread = 1 + static_cast<int>(rng() % 128);
+            const int centre = static_cast<int>(rng() % 128);
+            std::vector<std::uint8_t> codes(n);
+            for (auto& c : codes)
+                c = static_cast<std::uint8_t>(std::clamp(centre + static_cast<int>(rng() % spread), 0, 127) | (rng() & 0x80));
+            std::vector<float> pcm(n);
+            tutti::g711_decode(law, codes.data(), pcm.data(), n);
+            const float want = tutti::measure_level(pcm).rms;
+            EXPECT_NEAR(tutti::g711_level_dbov(law, codes), want, 0.01f) << "n " << n << " centre " << centre;
+        }
+    }
+    EXPECT_EQ(tutti::g711_level_dbov(tutti::g711_law::mu_law, {}), -127.0f);
+    const std::uint8_t mu_zero[] = {0xFF, 0x7F, 0xFF};  // µ-law +0 and -0 decode to 0
+    EXPECT_EQ(tutti::g711_level_dbov(tutti::g711_law::mu_law, mu_zero), -127.0f);
+}
 
 TEST(G711Codec, FactoriesCheckArguments) {
     for (const auto law : {g711_law::mu_law, g711_law::a_law}) {

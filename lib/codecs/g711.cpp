@@ -16,6 +16,7 @@
 #include "tutti/codecs/g711.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <array>
 #include <type_traits>
 
@@ -216,6 +217,21 @@ void g711_decode(g711_law law, const std::uint8_t* src, std::int16_t* dst, std::
 void g711_decode(g711_law law, const std::uint8_t* src, float* dst, std::size_t n) noexcept {
     const auto& table = law == g711_law::a_law ? a_law_float : mu_law_float;
     for (std::size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+}
+
+float g711_level_dbov(g711_law law, std::span<const std::uint8_t> payload) noexcept {
+    if (payload.empty()) return -127.0f;
+    static constexpr auto squares = [](const auto& values) {  // code -> decoded value squared
+        std::array<float, 256> t{};
+        for (std::size_t c = 0; c < 256; ++c) t[c] = values[c] * values[c];
+        return t;
+    };
+    static constexpr auto mu_squares = squares(mu_law_float), a_squares = squares(a_law_float);
+    const auto& table = law == g711_law::a_law ? a_squares : mu_squares;
+    float sum = 0.0f;
+    for (const std::uint8_t code : payload) sum += table[code];
+    const float mean = sum / static_cast<float>(payload.size());
+    return mean > 0.0f ? std::clamp(10.0f * std::log10(mean), -127.0f, 0.0f) : -127.0f;  // as measure_level()
 }
 
 std::unique_ptr<encoder> make_g711_encoder(g711_law law, std::uint32_t frame_us) {

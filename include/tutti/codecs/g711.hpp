@@ -22,6 +22,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <memory>
 
 #include "tutti/codec.hpp"
@@ -59,6 +60,11 @@ void g711_encode(g711_law law, const float* src, std::uint8_t* dst, std::size_t 
 void g711_decode(g711_law law, const std::uint8_t* src, std::int16_t* dst, std::size_t n) noexcept;
 /// dst[i] = g711_decode_sample(law, src[i]) / 32768.0f (exact) for n samples.
 void g711_decode(g711_law law, const std::uint8_t* src, float* dst, std::size_t n) noexcept;
+/// RMS level in dBov of what `payload` decodes to (measure_level().rms of the
+/// decoded samples, to float rounding), read from the codes without decoding:
+/// a mixer can tell a silent G.711 participant from a talking one for the
+/// price of a table lookup per byte. -127 for an empty payload.
+[[nodiscard]] float g711_level_dbov(g711_law law, std::span<const std::uint8_t> payload) noexcept;
 
 // ---------------------------------------------------------------------------
 // Codec objects (codec.hpp interface)
