@@ -76,10 +76,10 @@ int fail_static(int code, const char* message) noexcept {
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 2, 3)))
 #endif
-int fail(int code, const char* format, ...) noexcept {
+int fail(int code, const char* format, ...) noexcept {  // NOLINT(cert-dcl50-cpp): printf-style, format checked by the attribute
     va_list args;
     va_start(args, format);
-    std::vsnprintf(last_error.buffer, sizeof last_error.buffer, format, args);
+    (void)std::vsnprintf(last_error.buffer, sizeof last_error.buffer, format, args);  // a longer message is cut: fine
     va_end(args);
     last_error.message = last_error.buffer;
     return code;
