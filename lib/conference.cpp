@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <type_traits>
@@ -1293,7 +1294,11 @@ static status admit(room::impl& r, std::unique_ptr<participant> p, participant_i
     }
     const std::size_t slot = r.free_slots.back();
     p->slot = slot;
-    p->id = static_cast<participant_id>(r.next_serial++ * r.config.max_participants + slot + 1);
+    // id - 1 = serial * max_participants + slot must fit in 32 bits, or lookup()
+    // stops finding the slot (and an id may become 0): the serial counts modulo
+    // the largest multiplier that fits, so an id repeats only after that many joins.
+    const std::uint32_t serials = std::numeric_limits<participant_id>::max() / r.config.max_participants;
+    p->id = static_cast<participant_id>(std::uint64_t{r.next_serial++ % serials} * r.config.max_participants + slot + 1);
     participant* raw = p.get();
     const std::uint32_t rate = r.config.mixing_rate_hz ? r.config.mixing_rate_hz : std::max(r.control_rate, raw->needed_rate);
     if (!r.commands.push({command_kind::add, raw})) {
