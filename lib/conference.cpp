@@ -33,8 +33,8 @@ constexpr std::uint32_t mixing_rates[] = {8000, 12000, 16000, 24000, 32000, 4800
 constexpr std::size_t mixing_rate_count = sizeof(mixing_rates) / sizeof(mixing_rates[0]);
 constexpr std::uint32_t max_mixing_rate = 48000;
 constexpr std::size_t max_datagram = 1500;
-constexpr std::size_t ring_bytes = 32 * 1024;  // ~20 packets of 1500 bytes or ~300 ms of small ones
-constexpr std::size_t tap_ring_bytes = 256 * 1024;  // ~1.3 s of float mix at 48 kHz
+constexpr std::size_t ring_bytes = std::size_t{32} * 1024;  // ~20 packets of 1500 bytes or ~300 ms of small ones
+constexpr std::size_t tap_ring_bytes = std::size_t{256} * 1024;  // ~1.3 s of float mix at 48 kHz
 constexpr std::size_t max_dtmf_per_tick = 8;        // DTMF notifications a participant can queue in one tick
 // A listener that stopped talking goes back to its shared encoder after
 // hearing the plain room mix this long: its own encoder, fed the same audio
@@ -961,7 +961,7 @@ struct room::impl {
             }
         }
         if (p.on_shared) {
-            if (!silent) ++g->users;
+            if (!silent) ++g->users;  // NOLINT(clang-analyzer-core.NullDereference): on_shared is only set with a group
             sharing.push_back(&p);
         } else {
             encoding.push_back(&p);
