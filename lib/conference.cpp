@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstring>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <type_traits>
@@ -35,8 +36,8 @@ constexpr std::uint32_t mixing_rates[] = {8000, 12000, 16000, 24000, 32000, 4800
 constexpr std::size_t mixing_rate_count = sizeof(mixing_rates) / sizeof(mixing_rates[0]);
 constexpr std::uint32_t max_mixing_rate = 48000;
 constexpr std::size_t max_datagram = 1500;
-constexpr std::size_t ring_bytes = 32 * 1024;  // ~20 packets of 1500 bytes or ~300 ms of small ones
-constexpr std::size_t tap_ring_bytes = 256 * 1024;  // ~1.3 s of float mix at 48 kHz
+constexpr std::size_t ring_bytes = std::size_t{32} * 1024;  // ~20 packets of 1500 bytes or ~300 ms of small ones
+constexpr std::size_t tap_ring_bytes = std::size_t{256} * 1024;  // ~1.3 s of float mix at 48 kHz
 constexpr std::size_t max_dtmf_per_tick = 8;        // DTMF notifications a participant can queue in one tick
 // A listener that stopped talking goes back to its shared encoder after
 // hearing the plain room mix this long: its own encoder, fed the same audio
@@ -1083,7 +1084,7 @@ struct room::impl {
             }
         }
         if (p.on_shared) {
-            if (!silent) ++g->users;
+            if (!silent) ++g->users;  // NOLINT(clang-analyzer-core.NullDereference): on_shared is only set with a group
             sharing.push_back(&p);
         } else {
             encoding.push_back(&p);
@@ -1445,7 +1446,11 @@ static status admit(room::impl& r, std::unique_ptr<participant> p, participant_i
     }
     const std::size_t slot = r.free_slots.back();
     p->slot = slot;
-    p->id = static_cast<participant_id>(r.next_serial++ * r.config.max_participants + slot + 1);
+    // id - 1 = serial * max_participants + slot must fit in 32 bits, or lookup()
+    // stops finding the slot (and an id may become 0): the serial counts modulo
+    // the largest multiplier that fits, so an id repeats only after that many joins.
+    const std::uint32_t serials = std::numeric_limits<participant_id>::max() / r.config.max_participants;
+    p->id = static_cast<participant_id>(std::uint64_t{r.next_serial++ % serials} * r.config.max_participants + slot + 1);
     participant* raw = p.get();
     const std::uint32_t rate = r.config.mixing_rate_hz ? r.config.mixing_rate_hz : std::max(r.control_rate, raw->needed_rate);
     if (!r.commands.push({command_kind::add, raw})) {

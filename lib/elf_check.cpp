@@ -86,7 +86,7 @@ struct image {
 
 std::string hex(std::uint64_t v) {
     char buffer[24];
-    std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
+    (void)std::snprintf(buffer, sizeof buffer, "0x%llx", static_cast<unsigned long long>(v));
     return buffer;
 }
 

@@ -16,8 +16,8 @@
 // `wide` accumulators in registers while they walk the inputs, enough to hide
 // the add latency (3-4 cycles) behind two loads per cycle, so they run at the
 // speed of the loads. The order of additions per sample does not change.
-constexpr std::size_t unroll = 4;
-constexpr std::size_t wide = 8;
+inline constexpr std::size_t unroll = 4;
+inline constexpr std::size_t wide = 8;
 
 inline void s16_to_float(const std::int16_t* src, float* dst, std::size_t n) {
     const vf scale = set1(1.0f / 32768.0f);
@@ -62,7 +62,7 @@ inline void add_saturate_s16(std::int16_t* dst, const std::int16_t* src, std::si
 // hardware prefetcher follows a handful of sequential streams instead of
 // hundreds of short ones. Per sample the additions still happen in input
 // order, so the result is the same as one left-to-right sum.
-constexpr std::size_t group = 8;
+inline constexpr std::size_t group = 8;
 
 // Adds inputs [first, last) into W registers for samples [i, i + W * lanes_s16),
 // starting from dst (from_dst) or from zero.
@@ -88,7 +88,7 @@ inline void mix_saturate_s16(std::int16_t* dst, const std::int16_t* const* srcs,
         for (; i + 2 * lanes_s16 <= n; i += 2 * lanes_s16) mix_saturate_s16_block<2>(dst, srcs, first, last, from_dst, i);
         for (; i + lanes_s16 <= n; i += lanes_s16) mix_saturate_s16_block<1>(dst, srcs, first, last, from_dst, i);
         for (; i < n; ++i) {
-            std::int16_t a = from_dst ? dst[i] : 0;
+            std::int16_t a = from_dst ? dst[i] : std::int16_t{0};
             for (std::size_t k = first; k < last; ++k) a = saturate_s16(a + srcs[k][i]);
             dst[i] = a;
         }

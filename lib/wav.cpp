@@ -390,7 +390,7 @@ std::vector<std::byte> build_wav(const wav_file& in) {
 std::string os_message(int err) { return std::generic_category().message(err); }
 
 struct file_closer {
-    void operator()(std::FILE* f) const noexcept { std::fclose(f); }
+    void operator()(std::FILE* f) const noexcept { (void)std::fclose(f); }  // read-only: nothing to lose
 };
 using file_ptr = std::unique_ptr<std::FILE, file_closer>;
 
@@ -406,10 +406,10 @@ status read_wav_file_impl(const std::filesystem::path& path, wav_file& out, std:
         if (size > max_riff_file_bytes)
             return fail(error, status::unsupported,
                         name + " is " + num(size) + " bytes, larger than a RIFF file can be");
-        bytes.reserve(static_cast<std::size_t>(size) + 64 * 1024);  // + the final short read
+        bytes.reserve(static_cast<std::size_t>(size) + std::size_t{64} * 1024);  // + the final short read
     }
     // Read to the end rather than trusting the size: the file may be growing.
-    constexpr std::size_t step = 64 * 1024;
+    constexpr std::size_t step = std::size_t{64} * 1024;
     for (;;) {
         const std::size_t used = bytes.size();
         if (used > max_riff_file_bytes)

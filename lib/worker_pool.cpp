@@ -114,7 +114,7 @@ void worker_pool::run(std::size_t count, job_fn fn, void* context) noexcept {
     m.count = count;
     // Chunks small enough to balance (8 per thread), large enough that the
     // shared counter is not touched per participant in a big room.
-    m.chunk = std::max<std::size_t>(1, std::min<std::size_t>(64, count / (8 * (helpers + 1))));
+    m.chunk = std::max<std::size_t>(1, std::min<std::size_t>(64, count / (std::size_t{8} * (helpers + 1))));
     m.next.store(0, std::memory_order_relaxed);
     m.busy.store(helpers, std::memory_order_relaxed);
     m.generation.fetch_add(1, std::memory_order_release);

@@ -182,6 +182,35 @@ TEST(Conference, RelationsFreeTheirPlaceWhenTheTalkerLeaves) {
     EXPECT_EQ(r->set_hears(people[0].id, gone[0], true), status::ok);  // hearing one who left again is harmless
 }
 
+// Ids are serial * max_participants + slot + 1 in 32 bits. In the largest room
+// (100000 slots) the serial passes 2^32 / 100000 after 42950 joins: the
+// product used to wrap, so a later participant's id no longer named its slot
+// (leave and every control call said not_found, the slot was lost) and an id
+// could become 0. Found by clang-tidy (bugprone-implicit-widening-of-
+// multiplication-result). Runs 43500 join/leave cycles (well under a second).
+TEST(Conference, IdsStayValidAfterTheSerialWrapsInTheLargestRoom) {
+    std::unique_ptr<room> r;
+    room_config config;
+    config.mixing_rate_hz = 8000;
+    config.max_participants = 100000;
+    ASSERT_EQ(room::create(config, r), status::ok);
+    participant_id stays = 0;
+    ASSERT_EQ(r->join_pcm({.sample_rate_hz = 8000, .channels = 1}, stays), status::ok);
+    participant_id previous = stays;
+    std::int64_t now_us = 0;
+    for (int i = 0; i < 43500; ++i) {
+        participant_id id = 0;
+        ASSERT_EQ(r->join_pcm({.sample_rate_hz = 8000, .channels = 1}, id), status::ok) << "join " << i;
+        ASSERT_NE(id, 0u) << "join " << i;
+        ASSERT_NE(id, previous) << "join " << i;
+        ASSERT_EQ(r->set_muted(id, true), status::ok) << "join " << i << " id " << id;
+        ASSERT_EQ(r->leave(id), status::ok) << "join " << i << " id " << id;
+        ASSERT_EQ(r->tick(now_us += 20000), status::ok);
+        previous = id;
+    }
+    EXPECT_EQ(r->set_muted(stays, true), status::ok);  // the first one is still reachable
+}
+
 // An RTP client: encodes its speech with its codec and sends packets; decodes what it gets.
 struct rtp_client {
     participant_id id = 0;

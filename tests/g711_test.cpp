@@ -839,8 +839,9 @@ TEST(G711Interop, EncodersDifferOnlyByOneLevelAtDecisionValues) {
     temp_dir dir;
     std::vector<std::uint8_t> s16le;
     for (int x = -32768; x <= 32767; ++x) {
-        s16le.push_back(static_cast<std::uint8_t>(x & 0xFF));
-        s16le.push_back(static_cast<std::uint8_t>((x >> 8) & 0xFF));
+        const auto u = static_cast<std::uint16_t>(x);  // two's complement bits, little-endian
+        s16le.push_back(static_cast<std::uint8_t>(u & 0xFF));
+        s16le.push_back(static_cast<std::uint8_t>(u >> 8));
     }
     write_bytes(dir.path / "all.raw", s16le);
     for (const auto law : {g711_law::mu_law, g711_law::a_law}) {

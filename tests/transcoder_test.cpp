@@ -704,7 +704,7 @@ TEST(Transcoder, FifoOverflowDropsTheOldest) {
     for (auto o = t->pull(buf); o.produced(); o = t->pull(buf)) {
         if (n++ == 0) first.assign(buf.begin(), buf.begin() + 480);
     }
-    EXPECT_EQ(n, 4);
+    ASSERT_EQ(n, 4);  // (fatal: with no packet out, first.front() below would be undefined)
     // The newest 240 ms survive: packets 18..29. µ-law decode -> encode is
     // exact, so the first byte out is packet 18's.
     EXPECT_EQ(first.front(), 18);

@@ -305,7 +305,8 @@ int main(int argc, char** argv) {
     const pid_t srv = spawn({server, (work / "server.conf").string(), "--duration", "30"}, work / "server.out");
     // The server prints its ports first.
     std::uint16_t stats_port = 0, mallory_port = 0;
-    for (auto deadline = std::chrono::steady_clock::now() + 5s; std::chrono::steady_clock::now() < deadline && !stats_port;) {
+    // (seconds(5), not 5s: cppcheck 2.10 stops with an internal error on a literal in a for-init.)
+    for (auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5); std::chrono::steady_clock::now() < deadline && !stats_port;) {
         std::this_thread::sleep_for(50ms);
         std::istringstream out(slurp(work / "server.out"));
         for (std::string line; std::getline(out, line);) {

@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -14,6 +16,31 @@
 #include <thread>
 
 #include "server.hpp"
+
+namespace {
+
+// Whole-argument numbers only: "--stats 80x" or "--duration soon" is refused,
+// not read as 0 the way atoi/atof would (0 means "any port" / "until a signal").
+bool parse_port(const char* text, int& out) {
+    char* end = nullptr;
+    errno = 0;
+    const long v = std::strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno != 0 || v < 0 || v > 65535) return false;
+    out = static_cast<int>(v);
+    return true;
+}
+
+// Seconds, 0 < s <= 1e9 (so that it fits a time_t; 0 is what leaving it out means).
+bool parse_seconds(const char* text, double& out) {
+    char* end = nullptr;
+    errno = 0;
+    const double v = std::strtod(text, &end);
+    if (end == text || *end != '\0' || errno != 0 || !std::isfinite(v) || v <= 0 || v > 1e9) return false;
+    out = v;
+    return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     if (argc < 2) {
@@ -33,12 +60,24 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "%s: %s: %s\n", argv[0], argv[1], error.c_str());
         return 2;
     }
+    if (argc % 2 != 0) {  // every option takes a value
+        std::fprintf(stderr, "%s: %s needs a value\n", argv[0], argv[argc - 1]);
+        return 2;
+    }
     double duration_s = 0;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--record")) config.record_path = argv[i + 1];
-        else if (!std::strcmp(argv[i], "--stats")) config.stats_port = std::atoi(argv[i + 1]);
-        else if (!std::strcmp(argv[i], "--duration")) duration_s = std::atof(argv[i + 1]);
-        else {
+        else if (!std::strcmp(argv[i], "--stats")) {
+            if (!parse_port(argv[i + 1], config.stats_port)) {
+                std::fprintf(stderr, "%s: --stats wants a port 0..65535 (0: any free one), not '%s'\n", argv[0], argv[i + 1]);
+                return 2;
+            }
+        } else if (!std::strcmp(argv[i], "--duration")) {
+            if (!parse_seconds(argv[i + 1], duration_s)) {
+                std::fprintf(stderr, "%s: --duration wants seconds, more than 0 and at most 1e9, not '%s'\n", argv[0], argv[i + 1]);
+                return 2;
+            }
+        } else {
             std::fprintf(stderr, "%s: unknown option %s\n", argv[0], argv[i]);
             return 2;
         }

@@ -45,7 +45,8 @@
 
 TUTTI_BEGIN_NAMESPACE
 
-/// Identifies a participant in one room; never 0, never reused by that room.
+/// Identifies a participant in one room; never 0. A room reuses an id only after
+/// (2^32 - 1) / max_participants further joins (42949 in the largest room).
 using participant_id = std::uint32_t;
 
 /// How a room encodes what its RTP listeners hear.

@@ -9,7 +9,8 @@
  *
  * Conventions:
  *  - Handles are opaque (tutti_room); participants and prompts are uint32_t ids
- *    (never 0, never reused by a room).
+ *    (never 0; a room reuses a participant id only after (2^32 - 1) /
+ *    max_participants further joins).
  *  - Every function that can fail returns an int: TUTTI_OK (0) or a negative
  *    TUTTI_E_* code; functions that produce data return "count or negative
  *    code", like opus_encode. tutti_strerror() names a code; tutti_last_error()

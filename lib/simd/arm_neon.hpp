@@ -2,7 +2,7 @@
 // NEON's own vmaxq/vminq propagate NaN; compare-and-select keeps x86 semantics
 // so every level gives the same results.
 
-constexpr std::size_t lanes = 4;
+inline constexpr std::size_t lanes = 4;
 using vf = float32x4_t;
 inline vf load(const float* p) { return vld1q_f32(p); }
 inline void store(float* p, vf v) { vst1q_f32(p, v); }
@@ -25,7 +25,7 @@ inline float hsum(vf a) {
 inline vf load_s16(const std::int16_t* p) { return vcvtq_f32_s32(vmovl_s16(vld1_s16(p))); }
 inline void store_s16(std::int16_t* p, vf v) { vst1_s16(p, vqmovn_s32(vcvtnq_s32_f32(v))); }
 
-constexpr std::size_t lanes_s16 = 8;
+inline constexpr std::size_t lanes_s16 = 8;
 using vi = int16x8_t;
 inline vi load_i(const std::int16_t* p) { return vld1q_s16(p); }
 inline void store_i(std::int16_t* p, vi v) { vst1q_s16(p, v); }

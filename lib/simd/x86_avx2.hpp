@@ -1,6 +1,6 @@
 // AVX2 vector operations for kernels_body.hpp (semantics: see x86_sse2.hpp).
 
-constexpr std::size_t lanes = 8;
+inline constexpr std::size_t lanes = 8;
 using vf = __m256;
 inline vf load(const float* p) { return _mm256_loadu_ps(p); }
 inline void store(float* p, vf v) { _mm256_storeu_ps(p, v); }
@@ -33,7 +33,7 @@ inline void store_s16(std::int16_t* p, vf v) {
                      _mm_packs_epi32(_mm256_castsi256_si128(i), _mm256_extracti128_si256(i, 1)));
 }
 
-constexpr std::size_t lanes_s16 = 16;
+inline constexpr std::size_t lanes_s16 = 16;
 using vi = __m256i;
 inline vi load_i(const std::int16_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
 inline void store_i(std::int16_t* p, vi v) { _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), v); }

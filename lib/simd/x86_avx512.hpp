@@ -1,6 +1,6 @@
 // AVX-512 (F + BW) vector operations for kernels_body.hpp (semantics: see x86_sse2.hpp).
 
-constexpr std::size_t lanes = 16;
+inline constexpr std::size_t lanes = 16;
 using vf = __m512;
 inline vf load(const float* p) { return _mm512_loadu_ps(p); }
 inline void store(float* p, vf v) { _mm512_storeu_ps(p, v); }
@@ -37,7 +37,7 @@ inline void store_s16(std::int16_t* p, vf v) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(p), _mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(v)));
 }
 
-constexpr std::size_t lanes_s16 = 32;
+inline constexpr std::size_t lanes_s16 = 32;
 using vi = __m512i;
 inline vi load_i(const std::int16_t* p) { return _mm512_loadu_si512(p); }
 inline void store_i(std::int16_t* p, vi v) { _mm512_storeu_si512(p, v); }

@@ -5,7 +5,7 @@
 //   vmin(a, b) = a < b ? a : b
 //   store_s16 rounds to nearest-even and saturates (input already clamped).
 
-constexpr std::size_t lanes = 4;  // floats per vf
+inline constexpr std::size_t lanes = 4;  // floats per vf
 using vf = __m128;
 inline vf load(const float* p) { return _mm_loadu_ps(p); }
 inline void store(float* p, vf v) { _mm_storeu_ps(p, v); }
@@ -37,7 +37,7 @@ inline void store_s16(std::int16_t* p, vf v) {
     _mm_storel_epi64(reinterpret_cast<__m128i*>(p), _mm_packs_epi32(i, i));
 }
 
-constexpr std::size_t lanes_s16 = 8;  // int16 per vi
+inline constexpr std::size_t lanes_s16 = 8;  // int16 per vi
 using vi = __m128i;
 inline vi load_i(const std::int16_t* p) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p)); }
 inline void store_i(std::int16_t* p, vi v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(p), v); }
