@@ -78,6 +78,8 @@ struct scenario {
     std::size_t ticks = 400;  // 8 s
     bool dtx = false;         // clients use Opus DTX
     bool levels = true;       // clients send RFC 6464 levels
+    bool pcmu = false;        // PCMU at 8 kHz (20 ms) instead of Opus at 48 kHz
+    std::size_t frame() const { return pcmu ? 160 : 960; }  // samples per tick
 };
 
 // Runs one room over the scenario; the same packets reach every room run with
@@ -89,12 +91,13 @@ std::vector<client> run_room(const scenario& sc, room_config rc, std::vector<roo
     if (tap) {
         EXPECT_EQ(r->enable_tap(true), status::ok);
     }
-    std::vector<float> tap_frame(960);
+    const std::size_t fr = sc.frame();
+    std::vector<float> tap_frame(fr);
     codec_registry codecs = codec_registry::with_builtin_codecs();
     std::vector<client> clients(sc.talkers + sc.listeners);
     for (std::size_t i = 0; i < clients.size(); ++i) {
         client& c = clients[i];
-        c.format = fmt(111, "opus", 48000, 2);
+        c.format = sc.pcmu ? fmt(0, "PCMU", 8000) : fmt(111, "opus", 48000, 2);
         codec_options o;
         EXPECT_EQ(codecs.make_encoder(c.format, o, c.enc), status::ok);
         if (sc.dtx) {
@@ -103,8 +106,8 @@ std::vector<client> run_room(const scenario& sc, room_config rc, std::vector<roo
         }
         rtp_packetizer_config pc;
         pc.ssrc = 1000 + static_cast<std::uint32_t>(i);
-        pc.payload_type = 111;
-        pc.clock_rate_hz = 48000;
+        pc.payload_type = c.format.payload_type;
+        pc.clock_rate_hz = c.format.clock_rate_hz;
         pc.audio_level_id = sc.levels ? 1 : 0;
         pc.seed = static_cast<std::uint32_t>(i);
         EXPECT_EQ(c.packetizer.init(pc), status::ok);
@@ -115,27 +118,29 @@ std::vector<client> run_room(const scenario& sc, room_config rc, std::vector<roo
         EXPECT_EQ(r->join_rtp(jc, c.id), status::ok);
         // Talkers take turns with overlaps: talker k speaks from 1.5 k s for 4 s.
         if (i < sc.talkers) {
-            const auto v = speech(static_cast<int>(i), 48000, 4.0);
-            c.voice.assign(static_cast<std::size_t>(1.5 * static_cast<double>(i) * 48000), 0.0f);
+            const std::uint32_t rate = sc.pcmu ? 8000 : 48000;
+            const auto v = speech(static_cast<int>(i), rate, 4.0);
+            c.voice.assign(static_cast<std::size_t>(1.5 * static_cast<double>(i) * rate), 0.0f);
             c.voice.insert(c.voice.end(), v.begin(), v.end());
         }
     }
-    std::vector<float> frame(960);
+    std::vector<float> frame(fr);
     std::vector<std::uint8_t> payload(1500), packet(1500);
     std::vector<room_event> ev(256);
     std::uint64_t allocs = 0;
     for (std::size_t t = 0; t < sc.ticks; ++t) {
         const std::int64_t now = static_cast<std::int64_t>(t) * 20000;
         for (client& c : clients) {
-            for (std::size_t k = 0; k < 960; ++k) frame[k] = t * 960 + k < c.voice.size() ? c.voice[t * 960 + k] : 0.0f;
-            const auto bytes = c.enc->encode(interleaved_view<const float>(frame.data(), 960, 1), payload);
+            for (std::size_t k = 0; k < fr; ++k) frame[k] = t * fr + k < c.voice.size() ? c.voice[t * fr + k] : 0.0f;
+            const auto bytes = c.enc->encode(interleaved_view<const float>(frame.data(), fr, 1), payload);
             EXPECT_GE(bytes, 0);
             if (bytes <= 0) {
-                c.packetizer.skip(960);
+                c.packetizer.skip(static_cast<std::uint32_t>(fr));
                 continue;
             }
-            const rtp_audio_level level{true, rfc6464_level(measure_level({frame.data(), 960}).rms)};
-            const auto len = c.packetizer.packetize({payload.data(), static_cast<std::size_t>(bytes)}, 960, false, packet, level);
+            const rtp_audio_level level{true, rfc6464_level(measure_level({frame.data(), fr}).rms)};
+            const auto len =
+                c.packetizer.packetize({payload.data(), static_cast<std::size_t>(bytes)}, static_cast<std::uint32_t>(fr), false, packet, level);
             EXPECT_GT(len, 0);
             EXPECT_EQ(r->push_rtp(c.id, {packet.data(), static_cast<std::size_t>(len)}, now + 500), status::ok);
         }
@@ -156,7 +161,7 @@ std::vector<client> run_room(const scenario& sc, room_config rc, std::vector<roo
             c.stats = s;
         }
         if (tap) {
-            EXPECT_EQ(r->pull_tap(tap_frame), 960);
+            EXPECT_EQ(r->pull_tap(tap_frame), static_cast<std::ptrdiff_t>(fr));
             tap->insert(tap->end(), tap_frame.begin(), tap_frame.end());
         }
         const std::size_t k = r->poll_events(ev);
@@ -273,14 +278,17 @@ TEST(ConferenceCapacity, SharedEncodingMatchesPerParticipantAndSwitchesSeamlessl
 // participant decoded, and the first 240 ms of each talkspurt sound the same
 // to the listeners.
 TEST(ConferenceCapacity, SilentParticipantsAreNotDecodedAndOnsetsSurvive) {
-    // mode 0: (b) no DTX, RFC 6464 levels; 1: (a) DTX without levels; 2: (c) neither (the VAD flag alone).
-    for (const int mode : {0, 1, 2}) {
+    // mode 0: (b) no DTX, RFC 6464 levels; 1: (a) DTX without levels; 2: (c) neither (the VAD flag alone);
+    // 3: PCMU at 8 kHz without levels (the level read off the G.711 codes).
+    for (const int mode : {0, 1, 2, 3}) {
         const bool dtx = mode == 1;
         scenario sc;
         sc.dtx = dtx;
         sc.levels = mode == 0;
+        sc.pcmu = mode == 3;
         room_config skip = base_config();
-        room_config full = base_config();
+        if (sc.pcmu) skip.mixing_rate_hz = 8000;
+        room_config full = skip;
         full.skip_silent_decode = false;
         std::vector<room_event> ea, eb;
         std::vector<float> ha, hb;  // the room mix (tap): what listeners hear, before encoding
@@ -305,7 +313,7 @@ TEST(ConferenceCapacity, SilentParticipantsAreNotDecodedAndOnsetsSurvive) {
         // from each talk start (the decoder resumed on the packets the jitter
         // buffer held before the first loud one, or on its old state).
         for (std::uint64_t t : starts_b) {
-            const std::size_t from = static_cast<std::size_t>(t) * 960, n = 960 * 12;
+            const std::size_t from = static_cast<std::size_t>(t) * sc.frame(), n = sc.frame() * 12;
             if (from + n > std::min(ha.size(), hb.size())) continue;
             std::vector<float> e(n);
             for (std::size_t j = 0; j < n; ++j) e[j] = ha[from + j] - hb[from + j];
