@@ -745,9 +745,24 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
         return status::ok;
     }
     if (seq >= m.next_seq + static_cast<std::int64_t>(m.slots.size())) {
-        ++m.stats.packets_overflow;
-        m.seen_clear(seq);
-        return status::ok;
+        // Beyond the window: playout stands more than capacity_packets behind
+        // this packet. Either nothing arrived for that long (an outage longer
+        // than the window but shorter than resync_threshold_ms: the sequence
+        // numbers moved on, the timestamps not enough for a resync), or the
+        // packets it holds were not played (a flood, a host that stopped
+        // ticking). Refusing the packet would refuse every later one too, and
+        // the stream would never play again; so the newest wins: what is held
+        // is dropped (counted as overflow), what never came is counted lost,
+        // and playout restarts at this packet. The delay statistics are kept:
+        // it is the same stream on the same path.
+        m.stats.packets_overflow += m.held;
+        m.stats.packets_lost += static_cast<std::uint64_t>(seq - m.next_seq) - std::min<std::uint64_t>(m.held, static_cast<std::uint64_t>(seq - m.next_seq));
+        m.drop_packets();
+        m.restart_playout();
+        ++m.stats.resyncs;
+        m.next_seq = seq;
+        m.highest_seq = seq - 1;
+        m.seen_test_and_set(seq);
     }
     if (seq < m.highest_seq) ++m.stats.packets_reordered;
     if (seq > m.highest_seq) m.highest_seq = seq;

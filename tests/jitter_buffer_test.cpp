@@ -314,6 +314,34 @@ TEST(JitterBuffer, SsrcChangeResyncsAndPlaysTheNewStream) {
     EXPECT_GT(r.ticks_of(50)[0], r.ticks_of(39)[0]);
 }
 
+// An outage longer than the buffer's window (capacity_packets × 20 ms =
+// 2.56 s) but shorter than resync_threshold_ms: the sequence numbers after it
+// are beyond the window. They used to be refused as overflow forever, so the
+// stream never played again (found by the soak run, bench/soak.cpp). Now
+// playout restarts at the first packet after the outage, for every length.
+TEST(JitterBuffer, OutageLongerThanTheWindowResumesPlayout) {
+    for (const std::uint32_t lost : {50u, 127u, 128u, 130u, 300u, 450u}) {
+        SCOPED_TRACE(lost);
+        frame_decoder d;
+        auto jb = make(fixed_config(), d);
+        auto packets = stream(100 + lost + 100);
+        packets.erase(packets.begin() + 100, packets.begin() + 100 + lost);
+        const replay r = run(*jb, packets, 100 + lost + 100 + 10);
+        expect_plays_in_order(r, 0, 100);
+        // Frames are numbered modulo 1024 in the output (value_of).
+        expect_plays_in_order(r, 100 + lost, 200 + lost);
+        // The first packet after the outage plays one pinned delay (40 ms + 5 ms transit) after it arrived.
+        const std::size_t resumed = r.ticks_of(100 + lost)[0];
+        EXPECT_LE(static_cast<std::int64_t>(resumed) * tick_us, (100 + lost) * tick_us + 5000 + 40000 + tick_us);
+        const auto& s = jb->stats();
+        EXPECT_EQ(s.packets_received, 200u);
+        EXPECT_EQ(s.packets_decoded, 200u);
+        EXPECT_EQ(s.packets_lost, lost);
+        EXPECT_EQ(s.packets_overflow, 0u);  // nothing was held when it resumed
+        EXPECT_EQ(s.resyncs, lost >= 128 ? 1u : 0u);
+    }
+}
+
 TEST(JitterBuffer, DtxGapIsSilenceNotLoss) {
     frame_decoder d;
     auto jb = make(fixed_config(), d);
