@@ -665,9 +665,11 @@ status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, s
         time_stretch_config tsc;
         tsc.sample_rate_hz = format.sample_rate_hz;
         tsc.channels = format.channels;
-        if (format.sample_rate_hz <= time_stretcher::max_rate_hz &&
-            time_stretcher::create(tsc, p->stretcher) != status::ok)
-            p->stretcher.reset();
+        if (format.sample_rate_hz <= time_stretcher::max_rate_hz) {
+            const status ts = time_stretcher::create(tsc, p->stretcher);
+            if (ts == status::out_of_memory) return ts;  // not a jitter buffer that silently cannot stretch
+            if (ts != status::ok) p->stretcher.reset();
+        }
         out.reset(new jitter_buffer(std::move(p)));
         return status::ok;
     } catch (const std::bad_alloc&) {
