@@ -85,6 +85,9 @@
 #include <string>
 #include <unistd.h>
 #include <vector>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "network_trace.hpp"
 #include "tutti/codec_registry.hpp"
@@ -390,6 +393,17 @@ long rss_kib() {
     return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+// Bytes the heap has handed out and not got back (glibc): tells a leak (this
+// grows) from fragmentation (RSS grows, this does not). -1 elsewhere.
+long heap_in_use_kib() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+    const struct mallinfo2 m = mallinfo2();
+    return static_cast<long>((m.uordblks + m.hblkhd) / 1024);
+#else
+    return -1;
+#endif
+}
+
 long peak_rss_kib() {
     long kib = 0;
     if (FILE* f = std::fopen("/proc/self/status", "r")) {
@@ -443,6 +457,12 @@ private:
     double chaos_;
     std::int64_t ticks_;
     bool mute_test_;
+
+public:
+    std::size_t trace_seat_ = SIZE_MAX;
+    std::int64_t trace_from_ = 0, trace_to_ = 0;
+
+private:
     std::vector<codec_source> sources_;
     std::unique_ptr<room> room_;
     std::vector<seat> seats_;
@@ -784,7 +804,7 @@ int soak::run(const char* csv_path) {
 
     const std::int64_t ticks_per_minute = 60000000 / tick_us;
     const std::size_t minutes = static_cast<std::size_t>(ticks_ / ticks_per_minute) + 2;
-    std::vector<long> rss(minutes, 0);
+    std::vector<long> rss(minutes, 0), heap(minutes, 0);
     std::vector<std::uint32_t> hist(100000, 0);  // tick time in µs, 0..99999
     double tick_max_us = 0;
     std::int64_t tick_max_at = 0;
@@ -795,7 +815,7 @@ int soak::run(const char* csv_path) {
     room_event events[256];
     std::size_t rss_samples = 0;
     std::FILE* csv = csv_path ? std::fopen(csv_path, "w") : nullptr;
-    if (csv) std::fprintf(csv, "minute,participants,rss_kib,tick_max_us\n");
+    if (csv) std::fprintf(csv, "minute,participants,rss_kib,heap_in_use_kib,tick_max_us\n");
     double minute_max_us = 0;
 
     for (std::int64_t tick = 0; tick < ticks_; ++tick) {
@@ -880,15 +900,33 @@ int soak::run(const char* csv_path) {
                     ++probe_misses_;
                 }
         observer_prev = observer_level;
+        if (trace_seat_ < seat_count && tick >= trace_from_ && tick <= trace_to_) {  // --trace
+            const seat& s = seats_[trace_seat_];
+            participant_stats st;
+            if (s.present && room_->get_participant_stats(s.id, st) == status::ok)
+                std::fprintf(stderr,
+                             "trace tick %lld seat %zu id %u %s talking(designated) %d voiced-arrival %d | talking %d mixed %d in %.1f det %.1f | jb recv %llu dec %llu notdec %llu late %llu lost %llu ovf %llu resync %llu dup %llu delay %.0f target %.0f | in %llu rej %llu rl %llu | outage %d inflight %zu\n",
+                             static_cast<long long>(tick), trace_seat_, s.id, sources_[s.codec].name, s.talking, voiced_arrival_[trace_seat_], st.talking, st.mixed,
+                             st.input_level_dbov, st.detection_level_dbov, (unsigned long long)st.jitter.packets_received,
+                             (unsigned long long)st.jitter.packets_decoded, (unsigned long long)st.jitter.packets_not_decoded,
+                             (unsigned long long)st.jitter.packets_late, (unsigned long long)st.jitter.packets_lost,
+                             (unsigned long long)st.jitter.packets_overflow, (unsigned long long)st.jitter.resyncs,
+                             (unsigned long long)st.jitter.packets_duplicate, st.jitter.current_delay_ms, st.jitter.target_delay_ms,
+                             (unsigned long long)st.packets_in, (unsigned long long)st.packets_rejected, (unsigned long long)st.packets_rate_limited,
+                             now >= s.outage_from && now < s.outage_to, s.inflight.size());
+            else
+                std::fprintf(stderr, "trace tick %lld seat %zu absent\n", static_cast<long long>(tick), trace_seat_);
+        }
         while (room_->poll_events(events) == 256) {
         }
         if ((tick + 1) % ticks_per_minute == 0) {
             const std::size_t minute = static_cast<std::size_t>((tick + 1) / ticks_per_minute);
             rss[minute] = rss_kib();
+            heap[minute] = heap_in_use_kib();
             rss_samples = minute + 1;
-            if (csv) std::fprintf(csv, "%zu,%u,%ld,%.0f\n", minute, room_->stats().participants, rss[minute], minute_max_us);
-            std::fprintf(stderr, "minute %zu: %u participants, RSS %ld KiB, tick max this minute %.0f us\n", minute,
-                         room_->stats().participants, rss[minute], minute_max_us);
+            if (csv) std::fprintf(csv, "%zu,%u,%ld,%ld,%.0f\n", minute, room_->stats().participants, rss[minute], heap[minute], minute_max_us);
+            std::fprintf(stderr, "minute %zu: %u participants, RSS %ld KiB, heap in use %ld KiB, tick max this minute %.0f us\n", minute,
+                         room_->stats().participants, rss[minute], heap[minute], minute_max_us);
             minute_max_us = 0;
         }
     }
@@ -915,17 +953,21 @@ int soak::run(const char* csv_path) {
     };
     // RSS after warm-up (first 10 minutes, or a quarter of shorter runs).
     const std::size_t warm = std::min<std::size_t>(10, std::max<std::size_t>(1, (rss_samples - 1) / 4));
-    double slope = 0;
-    long warm_max = 0, late_max = 0;
-    if (rss_samples > warm + 2) {
+    // Least-squares slope (KiB per minute) of v after warm-up.
+    auto slope_of = [&](const std::vector<long>& v) {
         double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0;
         for (std::size_t m = warm; m < rss_samples; ++m) {
-            const double x = static_cast<double>(m), y = static_cast<double>(rss[m]);
+            const double x = static_cast<double>(m), y = static_cast<double>(v[m]);
             sx += x, sy += y, sxx += x * x, sxy += x * y, n += 1;
         }
-        slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-        for (std::size_t m = 1; m <= warm; ++m) warm_max = std::max(warm_max, rss[m]);
-        for (std::size_t m = rss_samples / 2; m < rss_samples; ++m) late_max = std::max(late_max, rss[m]);
+        return n > 2 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : 0.0;
+    };
+    const double slope = slope_of(rss), heap_slope = slope_of(heap);
+    long warm_max = 0, late_max = 0, heap_warm_max = 0, heap_late_max = 0;
+    if (rss_samples > warm + 2) {
+        for (std::size_t m = 1; m <= warm; ++m) warm_max = std::max(warm_max, rss[m]), heap_warm_max = std::max(heap_warm_max, heap[m]);
+        for (std::size_t m = rss_samples / 2; m < rss_samples; ++m)
+            late_max = std::max(late_max, rss[m]), heap_late_max = std::max(heap_late_max, heap[m]);
     }
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
     const double sim_s = static_cast<double>(ticks_) * tick_us / 1e6;
@@ -938,6 +980,8 @@ int soak::run(const char* csv_path) {
                 percentile(0.99), percentile(0.999), tick_max_us, static_cast<long long>(tick_max_at));
     std::printf("RSS (KiB)                 peak %ld, final %ld, warm-up (%zu min) max %ld, last-half max %ld, slope after warm-up %.1f KiB/min\n",
                 peak_rss, final_rss, warm, warm_max, late_max, slope);
+    std::printf("heap in use (KiB)         final %ld, warm-up max %ld, last-half max %ld, slope after warm-up %.1f KiB/min\n",
+                heap_in_use_kib(), heap_warm_max, heap_late_max, heap_slope);
     std::printf("\nharness: joins %llu, leaves %llu (codec changes %llu), SSRC changes %llu, talker turns %llu\n",
                 (unsigned long long)tot_.joins, (unsigned long long)tot_.leaves, (unsigned long long)tot_.codec_changes,
                 (unsigned long long)tot_.ssrc_changes, (unsigned long long)tot_.talker_turns);
@@ -1012,6 +1056,7 @@ int main(int argc, char** argv) {
     double chaos = 1;
     const char* csv = nullptr;
     bool mute_test = false;
+    long long trace[3] = {-1, 0, 0};
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         auto value = [&]() -> const char* {
@@ -1028,8 +1073,13 @@ int main(int argc, char** argv) {
         else if (a == "--csv") csv = value();
         else if (a == "--quick") seconds = 30, chaos = 20;
         else if (a == "--mute-test") mute_test = true;
+        else if (a == "--trace") {  // --trace SEAT FROM TO: per-tick counters of one seat on stderr
+            trace[0] = std::atoll(value());
+            trace[1] = std::atoll(value());
+            trace[2] = std::atoll(value());
+        }
         else {
-            std::fprintf(stderr, "usage: tutti-soak [--minutes M | --seconds S] [--seed N] [--chaos X] [--csv FILE] [--quick] [--mute-test]\n");
+            std::fprintf(stderr, "usage: tutti-soak [--minutes M | --seconds S] [--seed N] [--chaos X] [--csv FILE] [--quick] [--mute-test] [--trace SEAT FROM TO]\n");
             return 2;
         }
     }
@@ -1038,5 +1088,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     soak s(seed, chaos, static_cast<std::int64_t>(seconds * 1e6) / tick_us, mute_test);
+    if (trace[0] >= 0) {
+        s.trace_seat_ = static_cast<std::size_t>(trace[0]);
+        s.trace_from_ = trace[1];
+        s.trace_to_ = trace[2];
+    }
     return s.run(csv);
 }

@@ -22,6 +22,9 @@ constexpr std::int64_t us_per_s = 1000000;
 constexpr float histogram_bucket_ms = 0.25f;  // fine: the needed delays lie on the tick grid, the target just above one
 constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the sliding minimum
 constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
+// A packet this many sequence numbers behind playout is not reordering (RFC
+// 3550 A.1's MAX_MISORDER); see the jump rule in insert().
+constexpr std::int64_t max_misorder = 100;
 constexpr float silence_drop_dbov = -55.0f;        // a decoded frame this quiet may be dropped whole
 constexpr float stretch_margin_ms = 2.0f;          // stretch as soon as the delay falls this far below target
 constexpr std::uint64_t max_generation = 64;       // observations per generation of the bucket maxima
@@ -63,6 +66,9 @@ struct jitter_buffer::impl {
     // Stream identity and unwrapping.
     bool have_stream = false;
     std::uint32_t ssrc = 0;
+    std::int64_t jump_next = -1;  // the successor of the last packet that jumped (see insert), -1: none
+    bool ts_jump_pending = false;     // a packet jumped by more than resync_threshold_ms ...
+    std::uint16_t ts_jump_next = 0;   // ... and this sequence number would confirm it
     std::int64_t highest_seq = 0;
     std::int64_t highest_ts = 0;
     aligned_buffer<std::uint64_t> seen;  // bitmap of received sequence numbers (window)
@@ -291,7 +297,21 @@ struct jitter_buffer::impl {
         conceal_run = 0;
         concealing_unknown = false;
     }
+    // Playout restarts at packet `seq` of the same stream (see insert): what
+    // is held is dropped (counted as overflow); the delay statistics stay.
+    void restart_at(std::int64_t seq, std::int64_t ts) {
+        stats.packets_overflow += held;
+        drop_packets();
+        restart_playout();
+        ++stats.resyncs;
+        next_seq = seq;
+        highest_seq = seq - 1;
+        highest_ts = ts;
+        jump_next = -1;
+    }
     void reset_all() {
+        jump_next = -1;
+        ts_jump_pending = false;
         drop_packets();
         restart_playout();
         have_stream = false;
@@ -712,7 +732,16 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
         ts = m.highest_ts + static_cast<std::int32_t>(packet.timestamp - static_cast<std::uint32_t>(m.highest_ts));
         const std::int64_t threshold = std::int64_t{m.config.resync_threshold_ms} * m.config.rtp_clock_hz / 1000;
         if (std::llabs(ts - m.highest_ts) > threshold) {
-            // A timestamp jump: a new stream from the same source (e.g. a transfer).
+            // A timestamp jump: a new stream from the same source (e.g. a
+            // transfer), once the next packet follows it (a single packet with
+            // a wild timestamp may be forged: dropped, counted late).
+            if (!m.ts_jump_pending || packet.sequence != m.ts_jump_next) {
+                m.ts_jump_pending = true;
+                m.ts_jump_next = static_cast<std::uint16_t>(packet.sequence + 1);
+                ++m.stats.packets_late;
+                return status::ok;
+            }
+            m.ts_jump_pending = false;
             m.drop_packets();
             m.restart_playout();
             ++m.stats.resyncs;
@@ -730,6 +759,30 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
         m.highest_ts = ts;
         m.next_seq = seq;
     }
+    // Jumps. A packet beyond the window (more than capacity_packets ahead of
+    // playout: after an outage longer than the window but shorter than
+    // resync_threshold_ms) or, while playing, more than max_misorder behind
+    // it (the sender's numbers went back without a new SSRC, or what was
+    // played carried forged numbers ahead of the real stream) cannot be
+    // played where playout stands. One such packet is dropped (overflow
+    // ahead, late behind): it may be forged or a straggler. When the next
+    // one follows it, the stream really is there, and playout restarts at
+    // it, as RFC 3550 A.1 resyncs its sequence state. Without this, the real
+    // stream would be refused until its numbers caught up: forever after an
+    // outage, up to 32767 packets after a flood of forged numbers.
+    const bool ahead = seq >= m.next_seq + static_cast<std::int64_t>(m.slots.size());
+    const bool behind = m.state == playout_state::playing && m.next_seq - seq > max_misorder;
+    if (ahead || behind) {
+        if (seq != m.jump_next) {
+            m.jump_next = seq + 1;
+            if (ahead) ++m.stats.packets_overflow;
+            else ++m.stats.packets_late;
+            return status::ok;
+        }
+        // Ahead: what never came is lost (less what is held, less the packet before this one).
+        if (ahead) m.stats.packets_lost += static_cast<std::uint64_t>(std::max<std::int64_t>(0, seq - m.next_seq - static_cast<std::int64_t>(m.held) - 1));
+        m.restart_at(seq, ts);
+    }
     // Duplicates: remembered sequence numbers, or already played. The window of
     // remembered numbers moves with the highest one: forget what it moves past.
     if (seq > m.highest_seq)
@@ -745,26 +798,6 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
         const std::int64_t late_us = arrival_us - (m.ts_to_us(ts) + m.reference_offset());
         m.observe_required(static_cast<float>(late_us) / 1000.0f);
         return status::ok;
-    }
-    if (seq >= m.next_seq + static_cast<std::int64_t>(m.slots.size())) {
-        // Beyond the window: playout stands more than capacity_packets behind
-        // this packet. Either nothing arrived for that long (an outage longer
-        // than the window but shorter than resync_threshold_ms: the sequence
-        // numbers moved on, the timestamps not enough for a resync), or the
-        // packets it holds were not played (a flood, a host that stopped
-        // ticking). Refusing the packet would refuse every later one too, and
-        // the stream would never play again; so the newest wins: what is held
-        // is dropped (counted as overflow), what never came is counted lost,
-        // and playout restarts at this packet. The delay statistics are kept:
-        // it is the same stream on the same path.
-        m.stats.packets_overflow += m.held;
-        m.stats.packets_lost += static_cast<std::uint64_t>(seq - m.next_seq) - std::min<std::uint64_t>(m.held, static_cast<std::uint64_t>(seq - m.next_seq));
-        m.drop_packets();
-        m.restart_playout();
-        ++m.stats.resyncs;
-        m.next_seq = seq;
-        m.highest_seq = seq - 1;
-        m.seen_test_and_set(seq);
     }
     if (seq < m.highest_seq) ++m.stats.packets_reordered;
     if (seq > m.highest_seq) m.highest_seq = seq;

@@ -317,8 +317,9 @@ TEST(JitterBuffer, SsrcChangeResyncsAndPlaysTheNewStream) {
 // An outage longer than the buffer's window (capacity_packets × 20 ms =
 // 2.56 s) but shorter than resync_threshold_ms: the sequence numbers after it
 // are beyond the window. They used to be refused as overflow forever, so the
-// stream never played again (found by the soak run, bench/soak.cpp). Now
-// playout restarts at the first packet after the outage, for every length.
+// stream never played again (found by the soak run, bench/soak.cpp). Now the
+// first packet after the outage is refused (it could be forged) and playout
+// restarts at the second, which follows it.
 TEST(JitterBuffer, OutageLongerThanTheWindowResumesPlayout) {
     for (const std::uint32_t lost : {50u, 127u, 128u, 130u, 300u, 450u}) {
         SCOPED_TRACE(lost);
@@ -328,18 +329,68 @@ TEST(JitterBuffer, OutageLongerThanTheWindowResumesPlayout) {
         packets.erase(packets.begin() + 100, packets.begin() + 100 + lost);
         const replay r = run(*jb, packets, 100 + lost + 100 + 10);
         expect_plays_in_order(r, 0, 100);
-        // Frames are numbered modulo 1024 in the output (value_of).
-        expect_plays_in_order(r, 100 + lost, 200 + lost);
-        // The first packet after the outage plays one pinned delay (40 ms + 5 ms transit) after it arrived.
-        const std::size_t resumed = r.ticks_of(100 + lost)[0];
-        EXPECT_LE(static_cast<std::int64_t>(resumed) * tick_us, (100 + lost) * tick_us + 5000 + 40000 + tick_us);
+        const bool beyond = lost >= 128;
+        const std::uint32_t resume = beyond ? 101 + lost : 100 + lost;
+        expect_plays_in_order(r, resume, 200 + lost);
+        // It plays one pinned delay (40 ms + 5 ms transit) after it arrived.
+        const std::size_t resumed = r.ticks_of(resume)[0];
+        EXPECT_LE(static_cast<std::int64_t>(resumed) * tick_us, static_cast<std::int64_t>(resume) * tick_us + 5000 + 40000 + tick_us);
         const auto& s = jb->stats();
-        EXPECT_EQ(s.packets_received, 200u);
-        EXPECT_EQ(s.packets_decoded, 200u);
+        EXPECT_EQ(s.packets_received, beyond ? 199u : 200u);
+        EXPECT_EQ(s.packets_decoded, beyond ? 199u : 200u);
         EXPECT_EQ(s.packets_lost, lost);
-        EXPECT_EQ(s.packets_overflow, 0u);  // nothing was held when it resumed
-        EXPECT_EQ(s.resyncs, lost >= 128 ? 1u : 0u);
+        EXPECT_EQ(s.packets_overflow, beyond ? 1u : 0u);  // the first packet after the outage
+        EXPECT_EQ(s.resyncs, beyond ? 1u : 0u);
     }
+}
+
+// Packets under forged sequence numbers 500..1850 ahead of the real stream,
+// and a straggler 150 behind, each alone (as the soak run's floods send): none
+// of them moves playout, which plays the real stream on as if they had not
+// come. (A single forged packet beyond the window used to restart playout
+// there, and the real stream was late for up to 40 s.) Two consecutive
+// packets more than 100 behind playout do restart it (RFC 3550 A.1): a sender
+// whose numbers went back.
+TEST(JitterBuffer, IsolatedForgedNumbersDoNotMovePlayoutConsecutiveOnesDo) {
+    frame_decoder d;
+    auto jb = make(fixed_config(), d);
+    auto packets = stream(200);
+    for (std::uint32_t i = 0; i < 10; ++i) {
+        packet f = packets[50 + i];
+        f.info.sequence = static_cast<std::uint16_t>(f.info.sequence + 500 + 150 * i);
+        f.info.timestamp += 160 * (500 + 150 * i);
+        f.payload = payload_of(900);
+        f.arrival_us += 1000;
+        packets.push_back(f);
+    }
+    packet old = packets[10];
+    old.arrival_us = packets[150].arrival_us + 1000;
+    packets.push_back(old);
+    const replay r = run(*jb, packets, 230);
+    expect_plays_in_order(r, 0, 200);
+    EXPECT_TRUE(r.ticks_of(900).empty());
+    EXPECT_EQ(jb->stats().resyncs, 0u);
+    // Each dropped: beyond the window (overflow), or with a timestamp jump over
+    // resync_threshold_ms not yet confirmed, or too far behind (late).
+    EXPECT_EQ(jb->stats().packets_overflow + jb->stats().packets_late, 11u);
+    EXPECT_EQ(jb->stats().packets_received, 200u);
+
+    // The sender restarts its numbers 2000 lower (same SSRC, timestamps on):
+    // the first is late, playout restarts at the second; what was held of the
+    // old numbers (frame 99) goes.
+    frame_decoder d2;
+    auto jb2 = make(fixed_config(), d2);
+    auto restarted = stream(100);
+    const auto after = stream(100, static_cast<std::uint16_t>(1000 - 1000 + 100 - 1000), 100 * 160, 1, 100, 5000 + 100 * tick_us);
+    restarted.insert(restarted.end(), after.begin(), after.end());
+    const replay r2 = run(*jb2, restarted, 220);
+    expect_plays_in_order(r2, 0, 99);
+    expect_plays_in_order(r2, 101, 200);
+    EXPECT_EQ(jb2->stats().packets_overflow, 1u);
+    EXPECT_TRUE(r2.ticks_of(99).empty());
+    EXPECT_TRUE(r2.ticks_of(100).empty());
+    EXPECT_EQ(jb2->stats().resyncs, 1u);
+    EXPECT_EQ(jb2->stats().packets_late, 1u);
 }
 
 TEST(JitterBuffer, DtxGapIsSilenceNotLoss) {
