@@ -3,9 +3,14 @@
 // memory growth, tick cost and audio that stops for longer than the network
 // explains.
 //
-//   tutti-soak [--minutes M | --seconds S] [--seed N] [--chaos X] [--csv FILE] [--quick] [--mute-test]
+//   tutti-soak [--minutes M | --seconds S] [--seed N] [--chaos X] [--csv FILE] [--quick] [--mute-test] [--trim]
+//              [--trace SEAT FROM TO]
 //
 // --quick: 30 simulated seconds with every chaos rate ×20 (the ctest smoke run).
+// --trim: malloc_trim(0) before each RSS sample (glibc), which returns free
+// heap pages to the system: RSS then shows what is in use plus what
+// fragmentation pins, not what glibc keeps for later.
+// --trace SEAT FROM TO: that seat's counters every tick from FROM to TO (stderr).
 // --mute-test: mutes every talker for 1 s of its turn, a fault the engine did
 // not cause but check 1 cannot tell apart: the run must fail (a ctest proves
 // that the check can fail).
@@ -460,6 +465,7 @@ private:
 
 public:
     std::size_t trace_seat_ = SIZE_MAX;
+    bool trim_ = false;
     std::int64_t trace_from_ = 0, trace_to_ = 0;
 
 private:
@@ -921,6 +927,9 @@ int soak::run(const char* csv_path) {
         }
         if ((tick + 1) % ticks_per_minute == 0) {
             const std::size_t minute = static_cast<std::size_t>((tick + 1) / ticks_per_minute);
+#if defined(__GLIBC__)
+            if (trim_) malloc_trim(0);  // --trim: give free heap pages back first
+#endif
             rss[minute] = rss_kib();
             heap[minute] = heap_in_use_kib();
             rss_samples = minute + 1;
@@ -1056,6 +1065,7 @@ int main(int argc, char** argv) {
     double chaos = 1;
     const char* csv = nullptr;
     bool mute_test = false;
+    bool trim = false;
     long long trace[3] = {-1, 0, 0};
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -1073,13 +1083,14 @@ int main(int argc, char** argv) {
         else if (a == "--csv") csv = value();
         else if (a == "--quick") seconds = 30, chaos = 20;
         else if (a == "--mute-test") mute_test = true;
+        else if (a == "--trim") trim = true;
         else if (a == "--trace") {  // --trace SEAT FROM TO: per-tick counters of one seat on stderr
             trace[0] = std::atoll(value());
             trace[1] = std::atoll(value());
             trace[2] = std::atoll(value());
         }
         else {
-            std::fprintf(stderr, "usage: tutti-soak [--minutes M | --seconds S] [--seed N] [--chaos X] [--csv FILE] [--quick] [--mute-test] [--trace SEAT FROM TO]\n");
+            std::fprintf(stderr, "usage: tutti-soak [--minutes M | --seconds S] [--seed N] [--chaos X] [--csv FILE] [--quick] [--mute-test] [--trim] [--trace SEAT FROM TO]\n");
             return 2;
         }
     }
@@ -1088,6 +1099,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     soak s(seed, chaos, static_cast<std::int64_t>(seconds * 1e6) / tick_us, mute_test);
+    s.trim_ = trim;
     if (trace[0] >= 0) {
         s.trace_seat_ = static_cast<std::size_t>(trace[0]);
         s.trace_from_ = trace[1];

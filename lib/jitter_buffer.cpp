@@ -610,6 +610,18 @@ struct jitter_buffer::impl {
                 decode_ts += frames_to_ts(static_cast<std::int64_t>(frames));
                 continue;
             }
+            // Behind the media clock while the media clock is ahead of the
+            // stream itself (a negative delay: playout is past what the
+            // fastest recent packet says was sent). Legitimately late packets
+            // come with a positive delay; this happens when a packet with a
+            // forged or wild timestamp ahead was played, and then every real
+            // packet would be late for as long as the stream runs.
+            // Playout restarts (waiting for the target delay) from this packet.
+            if (s.ts < decode_ts && current_delay_ms(now_us) < -2.0f * static_cast<float>(config.tick_us) / 1000.0f) {
+                restart_playout();
+                ++stats.resyncs;
+                continue;
+            }
             if (s.ts + frames_to_ts(s.frames) <= decode_ts && !concealing_unknown) {
                 // Entirely in the past: its time was already concealed.
                 ++stats.packets_late;

@@ -393,6 +393,34 @@ TEST(JitterBuffer, IsolatedForgedNumbersDoNotMovePlayoutConsecutiveOnesDo) {
     EXPECT_EQ(jb2->stats().packets_late, 1u);
 }
 
+// A packet in sequence whose timestamp is 5 s ahead (forged, in the soak
+// run's floods): once played, the media clock stood 5 s ahead of the real
+// stream and every real packet was late for as long as the stream ran. A
+// negative delay now tells the media clock is wrong, and playout follows the
+// stream again (within the 2 s the forged packet stays the delay reference).
+TEST(JitterBuffer, MediaClockAheadOfTheStreamFollowsItAgain) {
+    frame_decoder d;
+    auto jb = make(fixed_config(), d);
+    auto packets = stream(400);
+    // Frame 100's packet is replaced by one 5 s ahead in time (same sequence number).
+    packets[100].info.timestamp += 5 * 8000;
+    packets[100].payload = payload_of(900);
+    const replay r = run(*jb, packets, 410);
+    // 98, 99: the forged packet became the delay reference and they were accelerated.
+    for (std::uint32_t f = 0; f < 98; ++f) EXPECT_EQ(r.ticks_of(f), std::vector<std::size_t>{f + r.ticks_of(0)[0]}) << f;
+    // The real stream is decoded again within 2.5 s, every frame from there on, in order.
+    const auto& decoded = d.decoded();
+    const auto back = std::find_if(decoded.begin(), decoded.end(), [](std::uint32_t f) { return f > 100 && f < 400; });
+    ASSERT_NE(back, decoded.end()) << "the real stream never played again";
+    EXPECT_LE(*back, 101u + 125u);
+    for (auto it = back; it + 1 != decoded.end(); ++it) EXPECT_EQ(it[1], it[0] + 1);
+    EXPECT_EQ(decoded.back(), 399u);
+    // Audio throughout once back: no silence (the frames sit off the tick grid
+    // after the restart, which this fake decoder shows as ticks of two frames).
+    for (std::size_t k = r.ticks.size() - 150; k < r.ticks.size() - 5; ++k) EXPECT_NE(r.ticks[k], silence) << k;
+    EXPECT_GE(jb->stats().resyncs, 1u);
+}
+
 TEST(JitterBuffer, DtxGapIsSilenceNotLoss) {
     frame_decoder d;
     auto jb = make(fixed_config(), d);
