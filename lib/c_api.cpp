@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstdarg>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <cstdio>
@@ -56,8 +57,11 @@ constexpr std::size_t room_config_v1_size = sizeof(tutti_room_config);
 constexpr std::size_t rtp_config_v1_size = sizeof(tutti_rtp_participant_config);
 constexpr std::size_t pcm_config_v1_size = sizeof(tutti_pcm_participant_config);
 constexpr std::size_t event_v1_size = sizeof(tutti_room_event);
-constexpr std::size_t participant_stats_v1_size = sizeof(tutti_participant_stats);
-constexpr std::size_t room_stats_v1_size = sizeof(tutti_room_stats);
+// The stats structs grew (issue 9: rate limiting, late/early ticks): a caller
+// built with the first version still gets every field it knows.
+constexpr std::size_t participant_stats_v1_size = offsetof(tutti_participant_stats, packets_rate_limited);
+constexpr std::size_t room_stats_v1_size = offsetof(tutti_room_stats, late_ticks);
+static_assert(TUTTI_MAX_RECEIVE_PACKETS_PER_SECOND == tutti::max_receive_packets_per_second);
 
 // ---------------------------------------------------------------------------
 // Last error: per thread, a fixed buffer (no allocation) or a static string.
@@ -754,6 +758,7 @@ int tutti_room_get_participant_stats(const tutti_room* room, uint32_t participan
     c.encoder_switches = s.encoder_switches;
     c.ticks_not_decoded = s.ticks_not_decoded;
     c.packets_not_decoded = s.jitter.packets_not_decoded;
+    c.packets_rate_limited = s.packets_rate_limited;
     write_out(c, out);
     return TUTTI_OK;
 }
@@ -781,6 +786,8 @@ int tutti_room_get_stats(const tutti_room* room, tutti_room_stats* out) {
     c.shared_encoders = s.shared_encoders;
     c.listeners_shared = s.listeners_shared;
     c.decoders_skipped = s.decoders_skipped;
+    c.late_ticks = s.late_ticks;
+    c.early_ticks = s.early_ticks;
     write_out(c, out);
     return TUTTI_OK;
 }

@@ -302,6 +302,7 @@ struct participant {
     std::uint8_t audio_level_id = 0;
     std::uint16_t in_channels = 1, out_channels = 1;
     std::uint32_t in_rate = 0, out_rate = 0;  // decoder/PCM-in and encoder/PCM-out rates
+    std::uint32_t rx_tokens = max_receive_burst_packets;  // flood cap: datagrams it may still send (token bucket)
     int telephone_event_pt = -1;
     int comfort_noise_pt = -1;
     std::uint32_t remote_ssrc = 0;
@@ -439,6 +440,8 @@ struct room::impl {
     std::size_t event_head = 0, event_count = 0;
     room_stats stats;
     std::int64_t tick_ms = 20;
+    std::uint32_t rx_tokens_per_tick = 20;  // max_receive_packets_per_second per tick
+    std::int64_t last_now_us = 0;           // the previous tick()'s now_us (late/early tick counters)
 
     // Stage profiling: a steady_clock read (vDSO, no system call) at each
     // boundary, kept per worker thread and summed after the tick.
@@ -712,9 +715,15 @@ struct room::impl {
     // Received datagrams -> jitter buffer / DTMF.
     void receive_rtp(participant& p, std::int64_t now_us, std::span<std::uint8_t> packet) {
         std::int64_t arrival = 0;
+        p.rx_tokens = std::min<std::uint32_t>(max_receive_burst_packets, p.rx_tokens + rx_tokens_per_tick);
         for (;;) {
             const std::ptrdiff_t n = p.in->pop(packet, arrival);
             if (n == -1) break;
+            if (p.rx_tokens == 0) {  // a flood: dropped unread, so one participant's work per tick is bounded
+                ++p.stats.packets_rate_limited;
+                continue;
+            }
+            --p.rx_tokens;
             if (n < 0) {
                 ++p.stats.packets_rejected;
                 continue;
@@ -1352,6 +1361,7 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
         p->prev_common = aligned_buffer<float>(p->max_frames);
         p->prompt_scratch = aligned_buffer<float>(p->max_frames);
         p->tick_ms = config.tick_us / 1000;
+        p->rx_tokens_per_tick = static_cast<std::uint32_t>(std::uint64_t{max_receive_packets_per_second} * config.tick_us / 1000000);
         const std::uint32_t rate = config.mixing_rate_hz ? config.mixing_rate_hz : 8000;
         p->control_rate = rate;
         p->select_rate(rate);
@@ -1379,10 +1389,11 @@ status build_common(room::impl& r, participant& p, std::string* error) {
         if (r.config.mixing_rate_hz != 0 && rate != r.config.mixing_rate_hz) continue;
         rate_path& path = p.paths[n++];
         path.mixing_rate = rate;
-        if (resampler::create(p.in_rate, rate, 1, path.in) != status::ok ||
-            resampler::create(rate, p.out_rate, 1, path.out) != status::ok) {
-            if (error) *error = "cannot create a resampler for this participant's rates";
-            return status::invalid_argument;
+        status s = resampler::create(p.in_rate, rate, 1, path.in);
+        if (s == status::ok) s = resampler::create(rate, p.out_rate, 1, path.out);
+        if (s != status::ok) {
+            if (error) *error = s == status::out_of_memory ? "out of memory" : "cannot create a resampler for this participant's rates";
+            return s;
         }
     }
     const auto tick = [&](std::uint32_t rate) { return static_cast<std::size_t>(std::int64_t{rate} * r.config.tick_us / 1000000); };
@@ -1406,26 +1417,35 @@ status build_common(room::impl& r, participant& p, std::string* error) {
 // The shared encoder for a listener with this send format and these options:
 // an existing group, or a new one (in `made`, not yet handed to the tick), or
 // nullptr when the codec cannot fork an encoder (then it always has its own).
-static encoder_group* find_group(room::impl& r, participant& p, const rtp_participant_config& config,
-                                 std::unique_ptr<encoder_group>& made) {
+// Returns out_of_memory when a new group cannot be built for lack of memory
+// (the join fails rather than quietly costing an encoder per listener).
+static status find_group(room::impl& r, participant& p, const rtp_participant_config& config,
+                         std::unique_ptr<encoder_group>& made, encoder_group*& out) {
+    out = nullptr;
     sdp_format key = config.send;
     key.payload_type = 0;
     for (encoder_group* g : r.control_groups)
-        if (!g->dropped && g->format == key && g->options == config.options) return g;
+        if (!g->dropped && g->format == key && g->options == config.options) {
+            out = g;
+            return status::ok;
+        }
     auto g = std::make_unique<encoder_group>();
     g->format = std::move(key);
     g->options = config.options;
     std::unique_ptr<encoder> enc;
-    if (r.registry.make_encoder(config.send, config.options, enc, nullptr) != status::ok) return nullptr;
+    if (const status s = r.registry.make_encoder(config.send, config.options, enc, nullptr); s != status::ok)
+        return s == status::out_of_memory ? s : status::ok;
     // Not yet seen by the tick, so both encoders are free to touch here.
-    if (p.own.enc->copy_state_from(*enc) != status::ok) return nullptr;
+    if (p.own.enc->copy_state_from(*enc) != status::ok) return status::ok;
     g->stream.init(std::move(enc), r.config.tick_us);
     for (std::size_t i = 0; i < mixing_rate_count; ++i) {
         if (r.config.mixing_rate_hz != 0 && mixing_rates[i] != r.config.mixing_rate_hz) continue;
-        if (resampler::create(mixing_rates[i], g->stream.rate, 1, g->to[i]) != status::ok) return nullptr;
+        if (const status s = resampler::create(mixing_rates[i], g->stream.rate, 1, g->to[i]); s != status::ok)
+            return s == status::out_of_memory ? s : status::ok;
     }
     made = std::move(g);
-    return made.get();
+    out = made.get();
+    return status::ok;
 }
 
 // Registers a built participant with the control side and hands it to the
@@ -1523,7 +1543,7 @@ status room::join_rtp(const rtp_participant_config& config, participant_id& out,
         s = jitter_buffer::create(jc, *p->dec, p->jb);
         p->jb_ = p->jb.get();
         if (s != status::ok) {
-            if (error) *error = "invalid jitter buffer settings";
+            if (error) *error = s == status::out_of_memory ? "out of memory" : "invalid jitter buffer settings";
             return s;
         }
         rtp_packetizer_config pc;
@@ -1542,7 +1562,10 @@ status room::join_rtp(const rtp_participant_config& config, participant_id& out,
         s = build_common(r, *p, error);
         if (s != status::ok) return s;
         std::unique_ptr<encoder_group> new_group;
-        if (r.config.encoding == encoding_mode::shared) p->group = find_group(r, *p, config, new_group);
+        if (r.config.encoding == encoding_mode::shared && find_group(r, *p, config, new_group, p->group) != status::ok) {
+            if (error) *error = "out of memory";
+            return status::out_of_memory;
+        }
         return admit(r, std::move(p), out, error, std::move(new_group));
     } catch (const std::bad_alloc&) {
         if (error) *error = "out of memory";
@@ -1842,6 +1865,12 @@ std::ptrdiff_t room::pull_pcm(participant_id id, interleaved_view<std::int16_t> 
 status room::tick(std::int64_t now_us) noexcept {
     impl& r = *impl_;
     const auto t0 = std::chrono::steady_clock::now();
+    if (r.stats.ticks > 0) {  // the host's clock against the tick interval (see room_stats::late_ticks)
+        const std::int64_t gap = now_us - r.last_now_us, interval = r.config.tick_us;
+        if (gap > interval + interval / 2) ++r.stats.late_ticks;
+        else if (gap < interval / 2) ++r.stats.early_ticks;
+    }
+    r.last_now_us = now_us;
     r.run_tick(now_us);
     const double us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
     ++r.stats.ticks;

@@ -23,6 +23,9 @@ constexpr std::int64_t us_per_s = 1000000;
 constexpr float histogram_bucket_ms = 0.25f;  // fine: the needed delays lie on the tick grid, the target just above one
 constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the sliding minimum
 constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
+// A packet this many sequence numbers behind playout is not reordering (RFC
+// 3550 A.1's MAX_MISORDER); see the jump rule in insert().
+constexpr std::int64_t max_misorder = 100;
 constexpr float silence_drop_dbov = -55.0f;        // a decoded frame this quiet may be dropped whole
 constexpr float stretch_margin_ms = 2.0f;          // stretch as soon as the delay falls this far below target
 constexpr float drain_exit_ms = 0.5f;              // a drain (see `draining`) goes on until this close to target
@@ -66,6 +69,9 @@ struct jitter_buffer::impl {
     // Stream identity and unwrapping.
     bool have_stream = false;
     std::uint32_t ssrc = 0;
+    std::int64_t jump_next = -1;  // the successor of the last packet that jumped (see insert), -1: none
+    bool ts_jump_pending = false;     // a packet jumped by more than resync_threshold_ms ...
+    std::uint16_t ts_jump_next = 0;   // ... and this sequence number would confirm it
     std::int64_t highest_seq = 0;
     std::int64_t highest_ts = 0;
     aligned_buffer<std::uint64_t> seen;  // bitmap of received sequence numbers (window)
@@ -301,7 +307,21 @@ struct jitter_buffer::impl {
         concealing_unknown = false;
         draining = false;
     }
+    // Playout restarts at packet `seq` of the same stream (see insert): what
+    // is held is dropped (counted as overflow); the delay statistics stay.
+    void restart_at(std::int64_t seq, std::int64_t ts) {
+        stats.packets_overflow += held;
+        drop_packets();
+        restart_playout();
+        ++stats.resyncs;
+        next_seq = seq;
+        highest_seq = seq - 1;
+        highest_ts = ts;
+        jump_next = -1;
+    }
     void reset_all() {
+        jump_next = -1;
+        ts_jump_pending = false;
         drop_packets();
         restart_playout();
         have_stream = false;
@@ -617,6 +637,18 @@ struct jitter_buffer::impl {
                 decode_ts += frames_to_ts(static_cast<std::int64_t>(frames));
                 continue;
             }
+            // Behind the media clock while the media clock is ahead of the
+            // stream itself (a negative delay: playout is past what the
+            // fastest recent packet says was sent). Legitimately late packets
+            // come with a positive delay; this happens when a packet with a
+            // forged or wild timestamp ahead was played, and then every real
+            // packet would be late for as long as the stream runs.
+            // Playout restarts (waiting for the target delay) from this packet.
+            if (s.ts < decode_ts && current_delay_ms(now_us) < -2.0f * static_cast<float>(config.tick_us) / 1000.0f) {
+                restart_playout();
+                ++stats.resyncs;
+                continue;
+            }
             if (s.ts + frames_to_ts(s.frames) <= decode_ts && !concealing_unknown) {
                 // Entirely in the past: its time was already concealed.
                 ++stats.packets_late;
@@ -694,9 +726,11 @@ status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, s
         time_stretch_config tsc;
         tsc.sample_rate_hz = format.sample_rate_hz;
         tsc.channels = format.channels;
-        if (format.sample_rate_hz <= time_stretcher::max_rate_hz &&
-            time_stretcher::create(tsc, p->stretcher) != status::ok)
-            p->stretcher.reset();
+        if (format.sample_rate_hz <= time_stretcher::max_rate_hz) {
+            const status ts = time_stretcher::create(tsc, p->stretcher);
+            if (ts == status::out_of_memory) return ts;  // not a jitter buffer that silently cannot stretch
+            if (ts != status::ok) p->stretcher.reset();
+        }
         out.reset(new jitter_buffer(std::move(p)));
         return status::ok;
     } catch (const std::bad_alloc&) {
@@ -739,7 +773,16 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
         ts = m.highest_ts + static_cast<std::int32_t>(packet.timestamp - static_cast<std::uint32_t>(m.highest_ts));
         const std::int64_t threshold = std::int64_t{m.config.resync_threshold_ms} * m.config.rtp_clock_hz / 1000;
         if (std::llabs(ts - m.highest_ts) > threshold) {
-            // A timestamp jump: a new stream from the same source (e.g. a transfer).
+            // A timestamp jump: a new stream from the same source (e.g. a
+            // transfer), once the next packet follows it (a single packet with
+            // a wild timestamp may be forged: dropped, counted late).
+            if (!m.ts_jump_pending || packet.sequence != m.ts_jump_next) {
+                m.ts_jump_pending = true;
+                m.ts_jump_next = static_cast<std::uint16_t>(packet.sequence + 1);
+                ++m.stats.packets_late;
+                return status::ok;
+            }
+            m.ts_jump_pending = false;
             m.drop_packets();
             m.restart_playout();
             ++m.stats.resyncs;
@@ -757,6 +800,30 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
         m.highest_ts = ts;
         m.next_seq = seq;
     }
+    // Jumps. A packet beyond the window (more than capacity_packets ahead of
+    // playout: after an outage longer than the window but shorter than
+    // resync_threshold_ms) or, while playing, more than max_misorder behind
+    // it (the sender's numbers went back without a new SSRC, or what was
+    // played carried forged numbers ahead of the real stream) cannot be
+    // played where playout stands. One such packet is dropped (overflow
+    // ahead, late behind): it may be forged or a straggler. When the next
+    // one follows it, the stream really is there, and playout restarts at
+    // it, as RFC 3550 A.1 resyncs its sequence state. Without this, the real
+    // stream would be refused until its numbers caught up: forever after an
+    // outage, up to 32767 packets after a flood of forged numbers.
+    const bool ahead = seq >= m.next_seq + static_cast<std::int64_t>(m.slots.size());
+    const bool behind = m.state == playout_state::playing && m.next_seq - seq > max_misorder;
+    if (ahead || behind) {
+        if (seq != m.jump_next) {
+            m.jump_next = seq + 1;
+            if (ahead) ++m.stats.packets_overflow;
+            else ++m.stats.packets_late;
+            return status::ok;
+        }
+        // Ahead: what never came is lost (less what is held, less the packet before this one).
+        if (ahead) m.stats.packets_lost += static_cast<std::uint64_t>(std::max<std::int64_t>(0, seq - m.next_seq - static_cast<std::int64_t>(m.held) - 1));
+        m.restart_at(seq, ts);
+    }
     // Duplicates: remembered sequence numbers, or already played. The window of
     // remembered numbers moves with the highest one: forget what it moves past.
     if (seq > m.highest_seq)
@@ -771,11 +838,6 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
         // It needed at least the delay we have now plus how late it is.
         const std::int64_t late_us = arrival_us - (m.ts_to_us(ts) + m.reference_offset());
         m.observe_required(static_cast<float>(late_us) / 1000.0f);
-        return status::ok;
-    }
-    if (seq >= m.next_seq + static_cast<std::int64_t>(m.slots.size())) {
-        ++m.stats.packets_overflow;
-        m.seen_clear(seq);
         return status::ok;
     }
     if (seq < m.highest_seq) ++m.stats.packets_reordered;

@@ -15,34 +15,54 @@ void* __real_realloc(void*, std::size_t);
 
 namespace {
 std::atomic<std::uint64_t> count{0};
+std::atomic<std::uint64_t> fail_at{0};  // the value of `count` whose allocation fails; 0: none
+std::atomic<bool> failed{false};
+std::atomic<std::int64_t> live{0};      // operator new minus operator delete
+
+// Counts one allocation; false when it is the one fail_allocation() armed.
+bool allow() noexcept {
+    const std::uint64_t n = count.fetch_add(1, std::memory_order_relaxed) + 1;
+    std::uint64_t armed = n;
+    if (fail_at.load(std::memory_order_relaxed) == n && fail_at.compare_exchange_strong(armed, 0)) {
+        failed.store(true);
+        return false;
+    }
+    return true;
+}
 [[maybe_unused]] void* counted(std::size_t n) {
-    count.fetch_add(1, std::memory_order_relaxed);
-    return __real_malloc(n == 0 ? 1 : n);
+    if (!allow()) return nullptr;
+    void* p = __real_malloc(n == 0 ? 1 : n);
+    if (p) live.fetch_add(1, std::memory_order_relaxed);
+    return p;
 }
 [[maybe_unused]] void* counted_aligned(std::size_t n, std::align_val_t a) {
-    count.fetch_add(1, std::memory_order_relaxed);
+    if (!allow()) return nullptr;
     const auto al = static_cast<std::size_t>(a);
-    return std::aligned_alloc(al, (n + al - 1) / al * al);
+    void* p = std::aligned_alloc(al, (n + al - 1) / al * al);
+    if (p) live.fetch_add(1, std::memory_order_relaxed);
+    return p;
+}
+[[maybe_unused]] void release(void* p) noexcept {
+    if (!p) return;
+    live.fetch_sub(1, std::memory_order_relaxed);
+    std::free(p);
 }
 }  // namespace
 
 namespace tutti_test {
 std::uint64_t allocations() noexcept { return count.load(std::memory_order_relaxed); }
+void fail_allocation(std::uint64_t n) noexcept {
+    failed.store(false);
+    fail_at.store(n == 0 ? 0 : count.load() + n);
+}
+bool allocation_failed() noexcept { return failed.load(); }
+std::int64_t live_allocations() noexcept { return live.load(std::memory_order_relaxed); }
 }  // namespace tutti_test
 
 extern "C" {
-void* __wrap_malloc(std::size_t n) {
-    count.fetch_add(1, std::memory_order_relaxed);
-    return __real_malloc(n);
-}
-void* __wrap_calloc(std::size_t a, std::size_t b) {
-    count.fetch_add(1, std::memory_order_relaxed);
-    return __real_calloc(a, b);
-}
-void* __wrap_realloc(void* p, std::size_t n) {
-    count.fetch_add(1, std::memory_order_relaxed);
-    return __real_realloc(p, n);
-}
+void* __wrap_malloc(std::size_t n) { return allow() ? __real_malloc(n) : nullptr; }
+void* __wrap_calloc(std::size_t a, std::size_t b) { return allow() ? __real_calloc(a, b) : nullptr; }
+void* __wrap_realloc(void* p, std::size_t n) { return allow() ? __real_realloc(p, n) : nullptr; }
 }
 
 // TSan's runtime defines operator new itself (and allocates without malloc):
@@ -70,12 +90,12 @@ void* operator new(std::size_t n, std::align_val_t a) {
     throw std::bad_alloc();
 }
 void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, std::align_val_t) noexcept { release(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
 #endif  // !TUTTI_TEST_TSAN

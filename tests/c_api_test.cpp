@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <numbers>
 #include <atomic>
@@ -997,3 +998,33 @@ TEST(CApi, TickPushPullAndCallbacksAllocateNothing) {
 }
 
 }  // namespace
+
+// Counters added after the first version (issue 9): late and early ticks
+// reach C, and a caller built with the first version's structs still works
+// (nothing is written past its struct_size).
+TEST(CApi, LateAndEarlyTicksAndFirstVersionStatsStructs) {
+    room_ptr r(make_room());
+    const std::uint32_t a = join_pcm(r.get());
+    ASSERT_EQ(tutti_room_tick(r.get(), 0), TUTTI_OK);
+    ASSERT_EQ(tutti_room_tick(r.get(), 200000), TUTTI_OK);  // 200 ms late
+    ASSERT_EQ(tutti_room_tick(r.get(), 200000), TUTTI_OK);  // twice
+    tutti_room_stats rs;
+    rs.struct_size = sizeof rs;
+    ASSERT_EQ(tutti_room_get_stats(r.get(), &rs), TUTTI_OK);
+    EXPECT_EQ(rs.late_ticks, 1u);
+    EXPECT_EQ(rs.early_ticks, 1u);
+    tutti_room_stats old;
+    std::memset(&old, 0xAB, sizeof old);
+    old.struct_size = offsetof(tutti_room_stats, late_ticks);
+    ASSERT_EQ(tutti_room_get_stats(r.get(), &old), TUTTI_OK);
+    EXPECT_EQ(old.ticks, 3u);
+    EXPECT_EQ(old.late_ticks, 0xABABABABABABABABull) << "written past the caller's struct";
+    tutti_participant_stats ps;
+    std::memset(&ps, 0xAB, sizeof ps);
+    ps.struct_size = offsetof(tutti_participant_stats, packets_rate_limited);
+    ASSERT_EQ(tutti_room_get_participant_stats(r.get(), a, &ps), TUTTI_OK);
+    EXPECT_EQ(ps.packets_rate_limited, 0xABABABABABABABABull);
+    ps.struct_size = sizeof ps;
+    ASSERT_EQ(tutti_room_get_participant_stats(r.get(), a, &ps), TUTTI_OK);
+    EXPECT_EQ(ps.packets_rate_limited, 0u);
+}

@@ -314,6 +314,113 @@ TEST(JitterBuffer, SsrcChangeResyncsAndPlaysTheNewStream) {
     EXPECT_GT(r.ticks_of(50)[0], r.ticks_of(39)[0]);
 }
 
+// An outage longer than the buffer's window (capacity_packets × 20 ms =
+// 2.56 s) but shorter than resync_threshold_ms: the sequence numbers after it
+// are beyond the window. They used to be refused as overflow forever, so the
+// stream never played again (found by the soak run, bench/soak.cpp). Now the
+// first packet after the outage is refused (it could be forged) and playout
+// restarts at the second, which follows it.
+TEST(JitterBuffer, OutageLongerThanTheWindowResumesPlayout) {
+    for (const std::uint32_t lost : {50u, 127u, 128u, 130u, 300u, 450u}) {
+        SCOPED_TRACE(lost);
+        frame_decoder d;
+        auto jb = make(fixed_config(), d);
+        auto packets = stream(100 + lost + 100);
+        packets.erase(packets.begin() + 100, packets.begin() + 100 + lost);
+        const replay r = run(*jb, packets, 100 + lost + 100 + 10);
+        expect_plays_in_order(r, 0, 100);
+        const bool beyond = lost >= 128;
+        const std::uint32_t resume = beyond ? 101 + lost : 100 + lost;
+        expect_plays_in_order(r, resume, 200 + lost);
+        // It plays one pinned delay (40 ms + 5 ms transit) after it arrived.
+        const std::size_t resumed = r.ticks_of(resume)[0];
+        EXPECT_LE(static_cast<std::int64_t>(resumed) * tick_us, static_cast<std::int64_t>(resume) * tick_us + 5000 + 40000 + tick_us);
+        const auto& s = jb->stats();
+        EXPECT_EQ(s.packets_received, beyond ? 199u : 200u);
+        EXPECT_EQ(s.packets_decoded, beyond ? 199u : 200u);
+        EXPECT_EQ(s.packets_lost, lost);
+        EXPECT_EQ(s.packets_overflow, beyond ? 1u : 0u);  // the first packet after the outage
+        EXPECT_EQ(s.resyncs, beyond ? 1u : 0u);
+    }
+}
+
+// Packets under forged sequence numbers 500..1850 ahead of the real stream,
+// and a straggler 150 behind, each alone (as the soak run's floods send): none
+// of them moves playout, which plays the real stream on as if they had not
+// come. (A single forged packet beyond the window used to restart playout
+// there, and the real stream was late for up to 40 s.) Two consecutive
+// packets more than 100 behind playout do restart it (RFC 3550 A.1): a sender
+// whose numbers went back.
+TEST(JitterBuffer, IsolatedForgedNumbersDoNotMovePlayoutConsecutiveOnesDo) {
+    frame_decoder d;
+    auto jb = make(fixed_config(), d);
+    auto packets = stream(200);
+    for (std::uint32_t i = 0; i < 10; ++i) {
+        packet f = packets[50 + i];
+        f.info.sequence = static_cast<std::uint16_t>(f.info.sequence + 500 + 150 * i);
+        f.info.timestamp += 160 * (500 + 150 * i);
+        f.payload = payload_of(900);
+        f.arrival_us += 1000;
+        packets.push_back(f);
+    }
+    packet old = packets[10];
+    old.arrival_us = packets[150].arrival_us + 1000;
+    packets.push_back(old);
+    const replay r = run(*jb, packets, 230);
+    expect_plays_in_order(r, 0, 200);
+    EXPECT_TRUE(r.ticks_of(900).empty());
+    EXPECT_EQ(jb->stats().resyncs, 0u);
+    // Each dropped: beyond the window (overflow), or with a timestamp jump over
+    // resync_threshold_ms not yet confirmed, or too far behind (late).
+    EXPECT_EQ(jb->stats().packets_overflow + jb->stats().packets_late, 11u);
+    EXPECT_EQ(jb->stats().packets_received, 200u);
+
+    // The sender restarts its numbers 2000 lower (same SSRC, timestamps on):
+    // the first is late, playout restarts at the second; what was held of the
+    // old numbers (frame 99) goes.
+    frame_decoder d2;
+    auto jb2 = make(fixed_config(), d2);
+    auto restarted = stream(100);
+    const auto after = stream(100, static_cast<std::uint16_t>(1000 - 1000 + 100 - 1000), 100 * 160, 1, 100, 5000 + 100 * tick_us);
+    restarted.insert(restarted.end(), after.begin(), after.end());
+    const replay r2 = run(*jb2, restarted, 220);
+    expect_plays_in_order(r2, 0, 99);
+    expect_plays_in_order(r2, 101, 200);
+    EXPECT_EQ(jb2->stats().packets_overflow, 1u);
+    EXPECT_TRUE(r2.ticks_of(99).empty());
+    EXPECT_TRUE(r2.ticks_of(100).empty());
+    EXPECT_EQ(jb2->stats().resyncs, 1u);
+    EXPECT_EQ(jb2->stats().packets_late, 1u);
+}
+
+// A packet in sequence whose timestamp is 5 s ahead (forged, in the soak
+// run's floods): once played, the media clock stood 5 s ahead of the real
+// stream and every real packet was late for as long as the stream ran. A
+// negative delay now tells the media clock is wrong, and playout follows the
+// stream again (within the 2 s the forged packet stays the delay reference).
+TEST(JitterBuffer, MediaClockAheadOfTheStreamFollowsItAgain) {
+    frame_decoder d;
+    auto jb = make(fixed_config(), d);
+    auto packets = stream(400);
+    // Frame 100's packet is replaced by one 5 s ahead in time (same sequence number).
+    packets[100].info.timestamp += 5 * 8000;
+    packets[100].payload = payload_of(900);
+    const replay r = run(*jb, packets, 410);
+    // 98, 99: the forged packet became the delay reference and they were accelerated.
+    for (std::uint32_t f = 0; f < 98; ++f) EXPECT_EQ(r.ticks_of(f), std::vector<std::size_t>{f + r.ticks_of(0)[0]}) << f;
+    // The real stream is decoded again within 2.5 s, every frame from there on, in order.
+    const auto& decoded = d.decoded();
+    const auto back = std::find_if(decoded.begin(), decoded.end(), [](std::uint32_t f) { return f > 100 && f < 400; });
+    ASSERT_NE(back, decoded.end()) << "the real stream never played again";
+    EXPECT_LE(*back, 101u + 125u);
+    for (auto it = back; it + 1 != decoded.end(); ++it) EXPECT_EQ(it[1], it[0] + 1);
+    EXPECT_EQ(decoded.back(), 399u);
+    // Audio throughout once back: no silence (the frames sit off the tick grid
+    // after the restart, which this fake decoder shows as ticks of two frames).
+    for (std::size_t k = r.ticks.size() - 150; k < r.ticks.size() - 5; ++k) EXPECT_NE(r.ticks[k], silence) << k;
+    EXPECT_GE(jb->stats().resyncs, 1u);
+}
+
 TEST(JitterBuffer, DtxGapIsSilenceNotLoss) {
     frame_decoder d;
     auto jb = make(fixed_config(), d);

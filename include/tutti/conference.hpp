@@ -108,6 +108,13 @@ struct room_config {
 /// Stages of the tick, for room_stats::stage_ns.
 enum class tick_stage : std::uint8_t { receive, jitter_decode, resample_in, mix, resample_out, encode, packetize, count };
 
+/// RTP datagrams a participant may send per second, sustained (2.5 × Opus at
+/// 2.5 ms frames, the fastest legitimate stream); bursts of up to
+/// max_receive_burst_packets more pass (a delay spike draining). Beyond that
+/// the tick drops them unread (participant_stats::packets_rate_limited).
+inline constexpr std::uint32_t max_receive_packets_per_second = 1000;
+inline constexpr std::uint32_t max_receive_burst_packets = 256;
+
 /// An RTP participant: codecs from the SDP the host negotiated.
 struct rtp_participant_config {
     sdp_format receive;                    ///< what the participant sends (decoded here)
@@ -175,6 +182,10 @@ struct participant_stats {
     std::uint64_t packets_in = 0;        ///< RTP packets handed in by push_rtp
     std::uint64_t packets_rejected = 0;  ///< malformed RTP, RTCP, unknown payload type, empty or oversize datagrams
     std::uint64_t packets_in_overflow = 0;   ///< push_rtp/push_pcm refused: ring full
+    /// RTP datagrams dropped unread because the participant sent more than
+    /// max_receive_packets_per_second (a flood): the tick's work for one
+    /// participant is bounded whatever it sends.
+    std::uint64_t packets_rate_limited = 0;
     std::uint64_t packets_out = 0;       ///< packets/frames produced for pull_*
     std::uint64_t packets_out_overflow = 0;  ///< produced but dropped: the host did not pull
     std::uint64_t frames_encoded = 0;
@@ -189,6 +200,17 @@ struct participant_stats {
 /// Counters of the room. Read them between ticks on the tick thread.
 struct room_stats {
     std::uint64_t ticks = 0;
+    /// tick() called more than 1.5 tick_us after the previous call (the host
+    /// fell behind). Each call still produces exactly one tick of audio: the
+    /// room's media clock is the tick count, now_us only times packets. The
+    /// jitter buffers see the delay grow and shorten it again (time
+    /// stretching, silence cut; a backlog beyond their window restarts playout).
+    std::uint64_t late_ticks = 0;
+    /// tick() called less than half a tick_us after the previous call, at the
+    /// same time or earlier (the host ticked twice, or its clock stepped back).
+    /// The tick runs as usual: one more tick of audio, which the jitter buffers
+    /// take from their delay (or conceal).
+    std::uint64_t early_ticks = 0;
     std::uint32_t participants = 0;
     std::uint32_t mixing_rate_hz = 0;
     std::uint32_t talkers_mixed = 0;     ///< last tick

@@ -49,7 +49,14 @@
 //     playout cleanly. A packet that arrives after its time was concealed is
 //     counted late and dropped.
 //   * Sequence numbers and timestamps are unwrapped to 64 bits; an SSRC change
-//     or a timestamp jump larger than `resync_threshold_ms` restarts the stream.
+//     restarts the stream. A packet that jumps — a timestamp jump larger than
+//     `resync_threshold_ms`, more than `capacity_packets` ahead of playout (a
+//     long outage), or more than 100 behind it while playing (the sender's
+//     numbers went back) — is dropped, and when the next packet follows it the
+//     stream restarts there (RFC 3550 A.1's rule): one forged or stray packet
+//     never moves playout. A media clock found ahead of the stream (a negative
+//     delay, after a packet with a wild timestamp was played) restarts playout
+//     at the next packet instead of dropping every later one as late.
 //     A timestamp gap with consecutive sequence numbers is DTX, not loss.
 //
 // Real-time rules: create() allocates every buffer; insert() and get() never
@@ -83,7 +90,12 @@ struct jitter_buffer_config {
     std::uint32_t max_rewind_ms = 60;     ///< a packet this late after an underrun is played (the delay grows), later ones are dropped
     std::uint32_t max_conceal_ms = 100;   ///< then fade to silence
     std::uint32_t resync_threshold_ms = 10000;  ///< a timestamp jump larger than this restarts the stream
-    std::size_t capacity_packets = 128;   ///< packets held at most, rounded up to a power of two (older ones are dropped first)
+    /// Packets held at most, rounded up to a power of two. A packet more than
+    /// this many sequence numbers ahead of playout is dropped
+    /// (packets_overflow); when the next one follows it (after an outage this
+    /// long) playout restarts there: what is held is dropped
+    /// (packets_overflow), the gap counted lost (resyncs + 1).
+    std::size_t capacity_packets = 128;
     std::size_t max_payload_bytes = 1500; ///< larger payloads are rejected
     int comfort_noise_payload_type = -1;  ///< RFC 3389 CN payload type (13 static), -1 if none
 };
@@ -101,10 +113,10 @@ struct rtp_packet_info {
 struct jitter_buffer_stats {
     std::uint64_t packets_received = 0;     ///< accepted by insert()
     std::uint64_t packets_duplicate = 0;    ///< same sequence number already held or played
-    std::uint64_t packets_late = 0;         ///< arrived after their time was concealed: dropped
+    std::uint64_t packets_late = 0;         ///< arrived after their time was concealed, or jumped back / in time unconfirmed: dropped
     std::uint64_t packets_reordered = 0;    ///< arrived with a sequence below the highest seen
     std::uint64_t packets_rejected = 0;     ///< bad payload (empty, oversize, undecodable)
-    std::uint64_t packets_overflow = 0;     ///< dropped because the buffer was full
+    std::uint64_t packets_overflow = 0;     ///< beyond capacity_packets ahead, or held when playout restarted: dropped
     std::uint64_t packets_lost = 0;         ///< never arrived in time (played as FEC or PLC)
     std::uint64_t packets_decoded = 0;
     std::uint64_t packets_not_decoded = 0;  ///< played out while decoding was off (set_decoding)
@@ -115,7 +127,7 @@ struct jitter_buffer_stats {
     std::uint64_t stretch_samples = 0;      ///< added by time-stretching speech
     std::uint64_t silence_skipped_samples = 0;   ///< silence shortened to reduce delay
     std::uint64_t silence_inserted_samples = 0;  ///< silence lengthened to build delay
-    std::uint64_t resyncs = 0;              ///< restarts after SSRC change or timestamp jump
+    std::uint64_t resyncs = 0;              ///< restarts: SSRC change, confirmed jump, media clock ahead of the stream
     std::uint64_t ticks = 0;
     float current_delay_ms = 0;             ///< playout delay above the fastest recent packet, now
     float target_delay_ms = 0;              ///< where the controller steers it

@@ -418,6 +418,10 @@ typedef struct tutti_jitter_buffer_stats {
     float jitter_ms;               /**< RFC 3550 interarrival jitter */
 } tutti_jitter_buffer_stats;
 
+/** RTP datagrams a participant may send per second before the tick drops
+ *  them unread (max_receive_packets_per_second; bursts of 256 pass). */
+#define TUTTI_MAX_RECEIVE_PACKETS_PER_SECOND 1000
+
 /** Counters of one participant (participant_stats). Output struct. */
 typedef struct tutti_participant_stats {
     size_t struct_size;
@@ -444,6 +448,7 @@ typedef struct tutti_participant_stats {
     uint64_t encoder_switches;         /**< moves between its own encoder and the shared one */
     uint64_t ticks_not_decoded;        /**< ticks its jitter buffer ran without decoding */
     uint64_t packets_not_decoded;      /**< packets played out without decoding */
+    uint64_t packets_rate_limited;     /**< datagrams dropped unread: over TUTTI_MAX_RECEIVE_PACKETS_PER_SECOND (a flood) */
 } tutti_participant_stats;
 
 /** Fills *out (set out->struct_size first) for a participant (room::
@@ -483,6 +488,8 @@ typedef struct tutti_room_stats {
     uint32_t shared_encoders;      /**< shared encoders in the room */
     uint32_t listeners_shared;     /**< last tick: listeners sending a shared encoder's payloads */
     uint32_t decoders_skipped;     /**< last tick: participants not decoded */
+    uint64_t late_ticks;           /**< tick called more than 1.5 tick intervals after the previous one */
+    uint64_t early_ticks;          /**< tick called less than half a tick interval after the previous one (or earlier) */
 } tutti_room_stats;
 
 /** Fills *out (set out->struct_size first) (room::stats). [tick-thread, between ticks] */
