@@ -92,8 +92,11 @@ struct room_config {
     encoding_mode encoding = encoding_mode::shared;
     /// Do not decode an RTP participant that is not talking (nor ramping out
     /// of the mix) while its newest packet says it is quiet: comfort noise, an
-    /// Opus DTX frame, or an RFC 6464 level at or below talk_start_dbov (which
-    /// could not start a talkspurt anyway, see join_rtp). Its jitter buffer
+    /// Opus DTX frame, or a level at or below talk_start_dbov (which could not
+    /// start a talkspurt anyway, see join_rtp) — the client's RFC 6464 level
+    /// when it sends one; otherwise, for G.711, the level of the packet read
+    /// off its codes, and for Opus the sender's VAD flags (SILK and hybrid
+    /// frames carry them; opus_payload_info::voice). Its jitter buffer
     /// still runs (timing, statistics, loss) without producing audio; decoding
     /// resumes with the first packet that is not quiet — while the jitter
     /// buffer still holds the packets before it, so the decoder warms up on them.
