@@ -325,6 +325,8 @@ struct participant {
     std::size_t not_heard_count = 0;
     std::uint32_t prompts_pending = 0;        // prompts playing to it alone (they make has_private)
     jitter_buffer* jb_ = nullptr;             // jb.get(): one pointer less to chase
+    float* decode_to = nullptr;               // where take_input decodes: p.input when input_direct, else p.decoded
+    bool input_direct = false;                // mono at the mixing rate: decoded straight into p.input (set by attach_path)
     detail::spsc_ring* in = nullptr;          // in_ring.get()
     detail::spsc_ring* out = nullptr;         // out_ring.get()
     encoder_group* group = nullptr;           // the shared encoder it may use (shared encoding only)
@@ -616,6 +618,9 @@ struct room::impl {
         for (auto& path : p.paths)
             if (path.mixing_rate == mixing_rate) {
                 p.path = &path;
+                const std::size_t in_frames = static_cast<std::size_t>(std::int64_t{p.in_rate} * config.tick_us / 1000000);
+                p.input_direct = p.in_channels == 1 && (!path.in || path.in->passthrough()) && in_frames == frames;
+                p.decode_to = p.input_direct ? p.input.data() : p.decoded.data();
                 if (path.in) path.in->reset();
                 if (path.out) path.out->reset();
                 p.lim = limiter({.sample_rate_hz = mixing_rate, .channels = 1, .threshold = config.limiter_threshold,
@@ -807,10 +812,8 @@ struct room::impl {
     void take_input(participant& p, unsigned w) {
         const std::int64_t now_us = tick_now_us;
         const std::size_t in_frames = static_cast<std::size_t>(std::int64_t{p.in_rate} * config.tick_us / 1000000);
-        // Mono at the mixing rate already: decoded straight into p.input (no copy, no cold buffer).
-        resampler* rs = p.path->in.get();
-        const bool direct = p.in_channels == 1 && (!rs || rs->passthrough()) && in_frames == frames;
-        float* decoded = direct ? p.input.data() : p.decoded.data();
+        const bool direct = p.input_direct;  // (hot copies: a skipped participant touches no cold line)
+        float* decoded = p.decode_to;
         stage_begin(w);
         if (p.rtp) {
             receive_rtp(p, now_us, datagrams[w].span());
@@ -851,7 +854,7 @@ struct room::impl {
                     p.mono_in[i] = 0.5f * (decoded[2 * i] + decoded[2 * i + 1]);
                 mono = p.mono_in.data();
             }
-            resample_exact(rs, mono, in_frames, p.input.data(), frames);
+            resample_exact(p.path->in.get(), mono, in_frames, p.input.data(), frames);
             stage_end(w, tick_stage::resample_in);
         }
         if (p.plugins & (1u << input_processors)) p.chains[input_processors].process(p.input.data(), frames);
