@@ -316,10 +316,10 @@ struct participant {
     float output_gain = 1.0f, output_gain_now = 1.0f;
     std::int64_t quiet_ms = 0;                // time below talk_stop while talking
     std::int64_t challenge_ms = 0;            // time spent beating the weakest mixed talker
-    std::int64_t client_level_until_us = -1;  // ... counted until then (-1: never received)
+    std::int64_t client_level_until_us = -1;  // client_level counts until then (-1: never received)
+    std::int64_t newest_arrival_us = -1;      // the newest audio/CN packet arrived then (-1: none yet)
     float payload_level = -127.0f;            // G.711: level of the latest audio packet, from its codes
     std::int64_t payload_level_until_us = -1; // ... counted until then
-    std::int64_t newest_arrival_us = -1;      // ... it arrived then (-1: none yet)
     std::size_t dtmf_count = 0;
     std::uint64_t dtmf_dropped = 0;           // notifications beyond max_dtmf_per_tick in one tick (a flood)
     std::size_t not_heard_count = 0;
