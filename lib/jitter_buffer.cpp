@@ -69,9 +69,22 @@ struct jitter_buffer::impl {
     // Stream identity and unwrapping.
     bool have_stream = false;
     std::uint32_t ssrc = 0;
-    std::int64_t jump_next = -1;  // the successor of the last packet that jumped (see insert), -1: none
-    bool ts_jump_pending = false;     // a packet jumped by more than resync_threshold_ms ...
-    std::uint16_t ts_jump_next = 0;   // ... and this sequence number would confirm it
+    // A packet jumped (see insert: timestamp, or sequence ahead of or behind
+    // playout) and was dropped; the one that follows it confirms the jump.
+    bool jump_pending = false;
+    std::uint16_t jump_next = 0;  // ... its RTP sequence number
+
+    // True when `sequence` confirms a pending jump; otherwise this packet
+    // becomes the pending jump (the caller drops it).
+    bool confirms_jump(std::uint16_t sequence) {
+        if (jump_pending && sequence == jump_next) {
+            jump_pending = false;
+            return true;
+        }
+        jump_pending = true;
+        jump_next = static_cast<std::uint16_t>(sequence + 1);
+        return false;
+    }
     std::int64_t highest_seq = 0;
     std::int64_t highest_ts = 0;
     aligned_buffer<std::uint64_t> seen;  // bitmap of received sequence numbers (window)
@@ -317,11 +330,10 @@ struct jitter_buffer::impl {
         next_seq = seq;
         highest_seq = seq - 1;
         highest_ts = ts;
-        jump_next = -1;
+        jump_pending = false;
     }
     void reset_all() {
-        jump_next = -1;
-        ts_jump_pending = false;
+        jump_pending = false;
         drop_packets();
         restart_playout();
         have_stream = false;
@@ -776,13 +788,10 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
             // A timestamp jump: a new stream from the same source (e.g. a
             // transfer), once the next packet follows it (a single packet with
             // a wild timestamp may be forged: dropped, counted late).
-            if (!m.ts_jump_pending || packet.sequence != m.ts_jump_next) {
-                m.ts_jump_pending = true;
-                m.ts_jump_next = static_cast<std::uint16_t>(packet.sequence + 1);
+            if (!m.confirms_jump(packet.sequence)) {
                 ++m.stats.packets_late;
                 return status::ok;
             }
-            m.ts_jump_pending = false;
             m.drop_packets();
             m.restart_playout();
             ++m.stats.resyncs;
@@ -814,8 +823,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
     const bool ahead = seq >= m.next_seq + static_cast<std::int64_t>(m.slots.size());
     const bool behind = m.state == playout_state::playing && m.next_seq - seq > max_misorder;
     if (ahead || behind) {
-        if (seq != m.jump_next) {
-            m.jump_next = seq + 1;
+        if (!m.confirms_jump(packet.sequence)) {
             if (ahead) ++m.stats.packets_overflow;
             else ++m.stats.packets_late;
             return status::ok;
