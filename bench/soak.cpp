@@ -109,6 +109,8 @@
 #include "tutti/rtp.hpp"
 #include "tutti/wav.hpp"
 
+#include "speech.hpp"  // tests/: shared with the test suite
+
 using namespace tutti;
 using tutti_bench::trace_rng;
 
@@ -133,29 +135,19 @@ const char* const speech_files[] = {
 std::vector<float> load_speech() {
     std::vector<float> all;
     for (const char* f : speech_files) {
-        wav_file w;
-        if (read_wav_file(std::string(TUTTI_SPEECH_DIR) + f, w) != status::ok || w.sample_rate_hz != 16000 || w.channels != 1) {
+        const std::vector<float> v = tutti_test::read_speech(f);  // -26 dBov
+        if (v.empty()) {
             std::fprintf(stderr, "cannot read %s%s (pocketsphinx-testdata)\n", TUTTI_SPEECH_DIR, f);
             std::exit(1);
         }
-        const float rms = std::sqrt(sum_squares(w.samples.data(), w.samples.size()) / static_cast<float>(w.samples.size()));
-        for (float x : w.samples) all.push_back(x * 0.05f / rms);  // -26 dBov
+        all.insert(all.end(), v.begin(), v.end());
     }
     return all;
 }
 
 std::vector<float> resample(const std::vector<float>& in, std::uint32_t rate) {
-    if (rate == 16000) return in;
-    std::unique_ptr<resampler> rs;
-    if (resampler::create(16000, rate, 1, rs) != status::ok) std::exit(1);
-    std::vector<float> out(in.size() * rate / 16000 + 64);
-    std::size_t written = 0;
-    for (std::size_t i = 0; i + 320 <= in.size(); i += 320) {
-        const auto n = rs->process(interleaved_view<const float>(in.data() + i, 320, 1),
-                                   interleaved_view<float>(out.data() + written, out.size() - written, 1));
-        written += static_cast<std::size_t>(std::max<std::ptrdiff_t>(n, 0));
-    }
-    out.resize(written);
+    std::vector<float> out = tutti_test::resample_from_16k(in, rate);
+    if (out.empty() && !in.empty()) std::exit(1);
     return out;
 }
 

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "speech.hpp"
 #include "tutti/codec_registry.hpp"
 #include "tutti/conference.hpp"
 #include "tutti/kernels.hpp"
@@ -45,22 +46,9 @@ using namespace tutti;
 
 // 16 kHz speech at -26 dBov RMS, resampled to `rate`.
 std::vector<float> speech(const char* file, std::uint32_t rate) {
-    wav_file w;
-    EXPECT_EQ(read_wav_file(std::string(TUTTI_SPEECH_DIR) + file, w), status::ok);
-    const float rms = std::sqrt(sum_squares(w.samples.data(), w.samples.size()) / static_cast<float>(w.samples.size()));
-    for (float& x : w.samples) x *= 0.05f / rms;
-    if (rate == 16000) return w.samples;
-    std::unique_ptr<resampler> rs;
-    EXPECT_EQ(resampler::create(16000, rate, 1, rs), status::ok);
-    std::vector<float> out(w.samples.size() * rate / 16000 + 64);
-    std::size_t written = 0;
-    for (std::size_t i = 0; i + 320 <= w.samples.size(); i += 320) {
-        const auto n = rs->process(interleaved_view<const float>(w.samples.data() + i, 320, 1),
-                                   interleaved_view<float>(out.data() + written, out.size() - written, 1));
-        written += static_cast<std::size_t>(std::max<std::ptrdiff_t>(n, 0));
-    }
-    out.resize(written);
-    return out;
+    std::vector<float> v = tutti_test::speech(file, rate);
+    EXPECT_FALSE(v.empty()) << file;
+    return v;
 }
 const char* const speech_a = "/librivox/sense_and_sensibility_01_austen_64kb-0870.wav";
 const char* const speech_b = "/librivox/sense_and_sensibility_01_austen_64kb-0880.wav";

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "speech.hpp"
 #include "tutti/codec_registry.hpp"
 #include "tutti/conference.hpp"
 #include "tutti/kernels.hpp"
@@ -37,22 +38,9 @@ std::vector<float> speech(int index, std::uint32_t rate) {
         "/librivox/sense_and_sensibility_01_austen_64kb-0890.wav",
         "/librivox/sense_and_sensibility_01_austen_64kb-0920.wav",
     };
-    wav_file w;
-    EXPECT_EQ(read_wav_file(std::string(TUTTI_SPEECH_DIR) + files[index], w), status::ok);
-    const float rms = std::sqrt(sum_squares(w.samples.data(), w.samples.size()) / static_cast<float>(w.samples.size()));
-    for (float& x : w.samples) x *= 0.05f / rms;
-    if (rate == 16000) return w.samples;
-    std::unique_ptr<resampler> rs;
-    EXPECT_EQ(resampler::create(16000, rate, 1, rs), status::ok);
-    std::vector<float> out(w.samples.size() * rate / 16000 + 64);
-    std::size_t written = 0;
-    for (std::size_t i = 0; i + 320 <= w.samples.size(); i += 320) {
-        const auto n = rs->process(interleaved_view<const float>(w.samples.data() + i, 320, 1),
-                                   interleaved_view<float>(out.data() + written, out.size() - written, 1));
-        written += static_cast<std::size_t>(std::max<std::ptrdiff_t>(n, 0));
-    }
-    out.resize(written);
-    return out;
+    std::vector<float> v = tutti_test::speech(files[index], rate);
+    EXPECT_FALSE(v.empty()) << files[index];
+    return v;
 }
 
 sdp_format fmt(std::uint8_t pt, const char* name, std::uint32_t clock, std::uint16_t channels = 1) {
