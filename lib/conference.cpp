@@ -284,7 +284,7 @@ enum class talk_change : std::uint8_t { none, start, stop };
 // thousands the tick is bound by memory latency (each participant is a cache
 // miss per pass), so what every tick reads or writes sits in the first lines,
 // which the passes prefetch (see prefetch_hot), and the cold rest after them.
-struct participant {
+struct participant final : detail::heap_allocated<participant> {  // (its hot lines on huge pages: see buffer_heap.hpp)
     // --- hot: touched by every tick ------------------------------------------
     participant_id id = 0;
     bool rtp = false;

@@ -52,7 +52,7 @@ enum class playout_state : std::uint8_t { waiting, playing };
 
 }  // namespace
 
-struct jitter_buffer::impl {
+struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     jitter_buffer_config config;
     decoder& dec;
     audio_format format;  // decoder output
