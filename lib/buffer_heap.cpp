@@ -55,12 +55,12 @@ void* map(std::size_t bytes, std::size_t alignment, bool& advised) noexcept {
     void* raw = ::mmap(nullptr, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED) return nullptr;
     const auto start = reinterpret_cast<std::uintptr_t>(raw);
-    const std::uintptr_t aligned = (start + alignment - 1) & ~(std::uintptr_t{alignment} - 1);
-    if (aligned > start) ::munmap(raw, aligned - start);
-    const std::uintptr_t end = start + span, used_end = aligned + bytes;
-    if (end > used_end) ::munmap(reinterpret_cast<void*>(used_end), end - used_end);
-    advised = ::madvise(reinterpret_cast<void*>(aligned), bytes, MADV_HUGEPAGE) == 0;
-    return reinterpret_cast<void*>(aligned);
+    const std::size_t lead = ((start + alignment - 1) & ~(std::uintptr_t{alignment} - 1)) - start;
+    char* const aligned = static_cast<char*>(raw) + lead;
+    if (lead > 0) ::munmap(raw, lead);
+    if (span > lead + bytes) ::munmap(aligned + bytes, span - lead - bytes);
+    advised = ::madvise(aligned, bytes, MADV_HUGEPAGE) == 0;
+    return aligned;
 #else
     advised = false;
     return ::operator new(bytes, std::align_val_t{alignment}, std::nothrow);

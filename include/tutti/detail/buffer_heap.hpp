@@ -56,6 +56,7 @@ struct heap_allocated {
         if (static_cast<std::size_t>(align) > 64) throw std::bad_alloc();  // blocks are 64-byte aligned
         return heap_allocate(bytes);
     }
+    static void operator delete(void* block) noexcept { heap_free(block, sizeof(T)); }
     static void operator delete(void* block, std::size_t bytes) noexcept { heap_free(block, bytes); }
     static void operator delete(void* block, std::size_t bytes, std::align_val_t) noexcept { heap_free(block, bytes); }
     static void operator delete(void* block, std::align_val_t) noexcept { heap_free(block, sizeof(T)); }
