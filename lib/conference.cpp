@@ -453,6 +453,7 @@ struct room::impl {
 
     // Tick side.
     std::vector<participant*> active;     // reserved to max_participants at creation
+    std::vector<participant*> by_slot;    // the tick's own id lookup: set when a join is applied, cleared at retirement
     std::vector<participant*> contributors;
     std::size_t leaving_count = 0;         // participants with `leaving` still in `active`
     std::size_t input_taps_attached = 0;   // input taps on participants (0: run_taps skips the pass; a leaver's stay counted)
@@ -674,6 +675,7 @@ struct room::impl {
         switch (c.kind) {
             case command_kind::add:
                 active.push_back(&p);
+                by_slot[p.slot] = &p;
                 attach_path(p);
                 if (p.rtp) p.own.align(stats.ticks);
                 p.on_shared = p.group != nullptr;  // a new listener hears the plain mix: it starts on the shared encoder
@@ -1353,6 +1355,7 @@ struct room::impl {
                 forget_relations_to(p->id);
                 active[i] = active.back();
                 active.pop_back();
+                by_slot[p->slot] = nullptr;
                 (void)retired.push(p);  // capacity covers every slot
             } else {
                 ++i;
@@ -1403,6 +1406,7 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
         p->control_slots.assign(config.max_participants, nullptr);
         for (std::uint32_t i = config.max_participants; i > 0; --i) p->free_slots.push_back(i - 1);
         p->active.reserve(config.max_participants);
+        p->by_slot.assign(config.max_participants, nullptr);
         p->contributors.reserve(config.max_participants);
         p->sources.reserve(config.max_participants);
         p->prompts.reserve(config.max_prompts);
@@ -1954,18 +1958,18 @@ std::size_t room::poll_events(std::span<room_event> out) noexcept {
 }
 
 status room::get_participant_stats(participant_id id, participant_stats& out) const noexcept {
-    for (const participant* p : impl_->active)
-        if (p->id == id) {
-            out = p->stats;
-            if (p->jb) out.jitter = p->jb->stats();  // read here, not copied every tick
-            out.talking = p->talking;
-            out.shared_encoder = p->on_shared;
-            out.packets_rejected += p->io_rejected.load(std::memory_order_relaxed);
-            out.packets_in = p->io_packets_in.load(std::memory_order_relaxed);  // the I/O side's counters: read here, not every tick
-            out.packets_in_overflow = p->io_overflow.load(std::memory_order_relaxed);
-            return status::ok;
-        }
-    return status::not_found;
+    // By slot, as the tick sees the room (a host reading everyone's stats in
+    // a room of thousands used to scan it for each).
+    const participant* p = id == 0 ? nullptr : impl_->by_slot[(id - 1) % impl_->config.max_participants];
+    if (!p || p->id != id) return status::not_found;
+    out = p->stats;
+    if (p->jb) out.jitter = p->jb->stats();  // read here, not copied every tick
+    out.talking = p->talking;
+    out.shared_encoder = p->on_shared;
+    out.packets_rejected += p->io_rejected.load(std::memory_order_relaxed);
+    out.packets_in = p->io_packets_in.load(std::memory_order_relaxed);  // the I/O side's counters: read here, not every tick
+    out.packets_in_overflow = p->io_overflow.load(std::memory_order_relaxed);
+    return status::ok;
 }
 
 const room_stats& room::stats() const noexcept { return impl_->stats; }
