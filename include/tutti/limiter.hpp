@@ -98,13 +98,16 @@ private:
     // peak_abs() of a block too short for the SIMD kernel (8 samples at 8 kHz,
     // 20 of them per tick): inline, the same value (|x|, NaN ignored) without
     // a dispatched call per millisecond.
+    // Four running maxima, not one waiting on the last comparison (the
+    // largest |x| is the same in any order; NaN loses every comparison).
     static float small_peak(const float* x, std::size_t n) noexcept {
-        float m = 0.0f;
-        for (std::size_t i = 0; i < n; ++i) {
-            const float a = x[i] < 0.0f ? -x[i] : x[i];
-            m = a > m ? a : m;
-        }
-        return m;
+        const auto larger = [](float m, float v) { const float a = std::fabs(v); return a > m ? a : m; };  // (no branch on the sign)
+        float m[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        std::size_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (std::size_t k = 0; k < 4; ++k) m[k] = larger(m[k], x[i + k]);
+        for (; i < n; ++i) m[0] = larger(m[0], x[i]);
+        return larger(larger(m[0], m[1]), larger(m[2], m[3]));
     }
 
     static limiter_config sanitize(limiter_config c) noexcept {
