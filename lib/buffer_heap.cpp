@@ -27,8 +27,8 @@ namespace {
 constexpr std::size_t unit = 64;                      // block alignment and the smallest class
 constexpr std::size_t huge_page = std::size_t{2} << 20;
 constexpr std::size_t chunk_bytes = std::size_t{32} << 20;
-constexpr std::size_t largest_pooled = chunk_bytes / 4;  // bigger blocks get their own mapping
-constexpr std::size_t class_count = 72;
+constexpr std::size_t largest_pooled = std::size_t{1} << 20;  // bigger blocks (prompts, say) get their own mapping
+constexpr std::size_t class_count = 56;
 
 // Class of a block of `units` 64-byte units: exact up to 16 units (1 KiB),
 // then four classes per power of two (at most 25 % rounding, 12 % on average).
@@ -36,13 +36,15 @@ struct size_class {
     std::size_t index;
     std::size_t units;
 };
-size_class class_of(std::size_t units) noexcept {
+constexpr size_class class_of(std::size_t units) noexcept {
     if (units <= 16) return {units - 1, units};
     const int e = static_cast<int>(std::bit_width(units - 1)) - 1;  // 2^e < units <= 2^(e+1), e >= 4
     const std::size_t step = std::size_t{1} << (e - 2);
     const std::size_t q = (units + step - 1) / step;  // 5..8
     return {16 + static_cast<std::size_t>(e - 4) * 4 + (q - 5), q * step};
 }
+
+static_assert(class_of(largest_pooled / unit).index == class_count - 1);
 
 struct free_block {
     free_block* next;
@@ -122,7 +124,7 @@ public:
                 --stats_.blocks_in_use;
                 throw std::bad_alloc();
             }
-            // What is left of the old chunk is not worth a free list: at most a block's worth.
+            // What is left of the old chunk is dropped: less than a pooled block, at most 3 % of a chunk.
             next_ = chunk;
             end_ = chunk + chunk_bytes;
             stats_.bytes_reserved += chunk_bytes;
