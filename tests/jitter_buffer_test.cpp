@@ -732,9 +732,11 @@ TEST(JitterBuffer, DelaySpikeDrainsBackToTarget) {
 }
 
 // A sender that sends in bursts, as ffmpeg -re does (it paces its input in
-// chunks: here every 140 ms the 7 packets of the last 140 ms go out together)
-// on a steady network. The first packet of each burst needs the most delay:
-// 120 ms more than the burst's last one. When it is not there at its time the
+// chunks: here every 128 ms the 6 or 7 packets completed in it go out
+// together) on a steady network. The first packet of each burst needs the
+// most delay: up to 120 ms more than the burst's last one. (Bursts every 140
+// ms, a multiple of the tick, keep one phase against the ticks and were learnt
+// even before; at 128 ms the phase moves.) When it is not there at its time the
 // buffer conceals and then plays it late (a rewind: the delay grows by what
 // was concealed), so the delay it needed must be learnt from that rewind; a
 // buffer that learns only the delay it had before the rewind keeps its target
