@@ -701,6 +701,10 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             }
             const std::int64_t frames = s.frames;
             const std::int64_t ts = s.ts;
+            // The media clock moves to this packet first: after an underrun it
+            // was past it (its time was concealed), and the delay it needed is
+            // the one the rewind gives, not the shorter one it came too late for.
+            decode_ts = ts;
             if (sync_frames < tick_frames) {
                 // Needed now. Had the delay been shorter by `slack`, it would still
                 // have been in time: ticks come every tick_us, so its first sample
@@ -711,7 +715,6 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
                                                           waited_ticks * static_cast<std::int64_t>(config.tick_us)) / 1000.0f;
                 observe_required(current_delay_ms(now_us) - slack_ms);
             }
-            decode_ts = ts;
             const float err = adapting ? current_delay_ms(now_us) - target : 0.0f;
             const float trim_err = adapting ? current_delay_ms(now_us) - trim_floor_ms(target) : 0.0f;
             if (decode_packet(q, err, trim_err)) last_packet_frames = frames;
