@@ -31,6 +31,7 @@
 #include "tutti/codec_registry.hpp"
 #include "tutti/codecs/opus.hpp"
 #include "tutti/conference.hpp"
+#include "tutti/detail/buffer_heap.hpp"
 #include "tutti/kernels.hpp"
 #include "tutti/resampler.hpp"
 #include "tutti/rtp.hpp"
@@ -279,6 +280,23 @@ result many_rooms(const std::vector<encoded_frame>& talk, const std::vector<enco
 }
 
 // `rooms` rooms of 5 PCMU participants, printed as a table.
+// What the buffer heap took and how much of the process the kernel backs with
+// huge pages (they are what keeps a big room's page walks away; see
+// tutti/detail/buffer_heap.hpp).
+void print_memory() {
+    const tutti::detail::heap_stats h = tutti::detail::get_heap_stats();
+    long huge_kb = -1;
+    if (FILE* f = std::fopen("/proc/self/smaps_rollup", "r")) {
+        char line[256];
+        while (std::fgets(line, sizeof line, f))
+            if (std::sscanf(line, "AnonHugePages: %ld kB", &huge_kb) == 1) break;
+        std::fclose(f);
+    }
+    std::printf("buffer heap: %s, %.0f MiB reserved, huge pages %s; process AnonHugePages %ld MiB\n",
+                h.pooled ? "pooled" : "plain operator new", static_cast<double>(h.bytes_reserved) / 1048576.0,
+                h.huge_pages_advised ? "advised" : "not advised", huge_kb < 0 ? -1 : huge_kb / 1024);
+}
+
 void many_rooms_case(std::mt19937& rng, std::normal_distribution<float>& noise, std::size_t rooms, std::size_t warm,
                      std::size_t measured) {
     const sdp_format pcmu = fmt(0, "PCMU", 8000, 1);
@@ -397,6 +415,7 @@ int main(int argc, char** argv) {
 
     if (only_rooms) {
         many_rooms_case(rng, noise, only_rooms, quick ? 10 : 50, quick ? 20 : 200);
+        print_memory();
         return 0;
     }
     if (only_n) {
@@ -406,6 +425,7 @@ int main(int argc, char** argv) {
         const result res = big_room(src, only_n, only_mode, encoding_mode::shared, pool.get(), 50, 200, &st);
         std::printf("N=%zu %s threads=%u: median %.0f µs, p99 %.0f µs, calling thread's CPU median %.0f µs, not decoded %u\n", only_n,
                     name(only_mode), only_threads, res.median_us, res.p99_us, res.cpu_median_us, st.decoders_skipped);
+        print_memory();
         return 0;
     }
     std::vector<std::size_t> ns = quick ? std::vector<std::size_t>{10, 100} : std::vector<std::size_t>{10, 100, 1000, 10000};

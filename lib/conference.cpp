@@ -277,11 +277,14 @@ struct rate_path {
     std::unique_ptr<resampler> out;  // mixing rate -> participant rate
 };
 
+// A talk start or stop the input pass found, reported (emitted) after it.
+enum class talk_change : std::uint8_t { none, start, stop };
+
 // Fields are ordered by how often the tick touches them: in a room of
 // thousands the tick is bound by memory latency (each participant is a cache
 // miss per pass), so what every tick reads or writes sits in the first lines,
 // which the passes prefetch (see prefetch_hot), and the cold rest after them.
-struct participant {
+struct participant final : detail::heap_allocated<participant> {  // (its hot lines on huge pages: see buffer_heap.hpp)
     // --- hot: touched by every tick ------------------------------------------
     participant_id id = 0;
     bool rtp = false;
@@ -321,6 +324,7 @@ struct participant {
     float payload_level = -127.0f;            // G.711: level of the latest audio packet, from its codes
     std::int64_t payload_level_until_us = -1; // ... counted until then
     std::size_t dtmf_count = 0;
+    talk_change talk_event = talk_change::none;  // found by the input pass, reported after it
     std::uint64_t dtmf_dropped = 0;           // notifications beyond max_dtmf_per_tick in one tick (a flood)
     std::size_t not_heard_count = 0;
     std::uint32_t prompts_pending = 0;        // prompts playing to it alone (they make has_private)
@@ -377,6 +381,37 @@ inline void prefetch_span(const void* from, const void* to) noexcept {
 // jitter-buffer statistics that end participant_stats are filled when read).
 inline void prefetch_hot(const participant* p) noexcept { prefetch_span(p, &p->stats.jitter); }
 
+// What the input pass finds for the rest of the tick, in participant order.
+struct input_findings {
+    std::vector<participant*> candidates;  // talking, selected or ramping out
+    std::vector<participant*> deferred;    // their encoder is chosen after the mix
+    std::vector<participant*> encoding;    // RTP participants that run their own encoder
+    std::vector<participant*> sharing;     // RTP participants that send a group's payloads
+    std::vector<encoder_group*> group_uses;  // a group per sharing listener that hears something (counted into users)
+    std::vector<participant*> eventful;    // have DTMF or talk events waiting
+    std::uint32_t decoders_skipped = 0;
+
+    void reserve(std::size_t n) {
+        for (auto* v : {&candidates, &deferred, &encoding, &sharing, &eventful}) v->reserve(n);
+        group_uses.reserve(n);
+    }
+    void clear() noexcept {
+        for (auto* v : {&candidates, &deferred, &encoding, &sharing, &eventful}) v->clear();
+        group_uses.clear();
+        decoders_skipped = 0;
+    }
+    // Appends `b`'s lists (capacity reserved: no allocation).
+    void append(const input_findings& b) {
+        candidates.insert(candidates.end(), b.candidates.begin(), b.candidates.end());
+        deferred.insert(deferred.end(), b.deferred.begin(), b.deferred.end());
+        encoding.insert(encoding.end(), b.encoding.begin(), b.encoding.end());
+        sharing.insert(sharing.end(), b.sharing.begin(), b.sharing.end());
+        group_uses.insert(group_uses.end(), b.group_uses.begin(), b.group_uses.end());
+        eventful.insert(eventful.end(), b.eventful.begin(), b.eventful.end());
+        decoders_skipped += b.decoders_skipped;
+    }
+};
+
 struct room::impl {
     room_config config;
     codec_registry registry = codec_registry::with_builtin_codecs();
@@ -418,8 +453,8 @@ struct room::impl {
 
     // Tick side.
     std::vector<participant*> active;     // reserved to max_participants at creation
+    std::vector<participant*> by_slot;    // the tick's own id lookup: set when a join is applied, cleared at retirement
     std::vector<participant*> contributors;
-    std::vector<participant*> candidates;  // this tick: talking, selected or ramping out (reserved to max_participants)
     std::size_t leaving_count = 0;         // participants with `leaving` still in `active`
     std::size_t input_taps_attached = 0;   // input taps on participants (0: run_taps skips the pass; a leaver's stay counted)
     std::vector<const float*> sources;
@@ -427,9 +462,12 @@ struct room::impl {
     aligned_buffer<float> common;         // total through the shared limiter
     std::vector<prompt*> prompts;         // playing; reserved to max_prompts
     std::vector<encoder_group*> groups;   // shared encoders; reserved to max_participants
-    std::vector<participant*> encoding;   // this tick: RTP participants that run their own encoder
-    std::vector<participant*> sharing;    // this tick: RTP participants that send a group's payloads
-    std::vector<participant*> deferred;   // this tick: participants whose encoder is chosen after the mix
+    input_findings lists;                 // this tick's (every list reserved to max_participants)
+    // With a pool, the input pass runs per block of participants, each block
+    // filling its own findings; they are merged in block order, so the lists
+    // and events come out in participant order whatever the thread count.
+    static constexpr std::size_t block_size = 64;
+    std::vector<input_findings> blocks;   // ceil(max_participants / block_size), each reserved to block_size
     aligned_buffer<float> prev_common;    // last tick's `common` (warms a forked listener's resampler)
     std::uint32_t prev_common_rate = 0;
     std::uint32_t common_rate = 0;
@@ -463,32 +501,11 @@ struct room::impl {
         clocks[w].start = now;
     }
 
-    // Runs fn(*this, items[i], worker) for every item, on the pool when there
-    // is one. `ahead(item, stage)` is called for the items 8, 5, 3 and 1
-    // places further on (stages 0..3): a big room is bound by memory latency,
-    // and each stage asks for lines whose addresses the one before loaded.
-    // Stage 3 reads state the item's own worker writes, so on a pool (where
-    // that item may be another worker's, now) it is left out.
+    // A big room is bound by memory latency, so the passes over participants
+    // ask for the lines of the items 8, 5, 3 and 1 places further on, in
+    // stages (0..3): each stage asks for lines whose addresses the one before
+    // loaded (see ahead_input, ahead_output).
     static constexpr std::size_t ahead_distance[] = {8, 5, 3, 1};
-    static constexpr unsigned ahead_stages_shared = 3;  // stages that read only what the tick does not change
-    template <class T, void (impl::*fn)(T&, unsigned), void (*ahead)(const T*, unsigned)>
-    void for_each(std::vector<T*>& items) {
-        struct job {
-            impl* self;
-            T** items;
-            std::size_t count;
-            unsigned stages;
-            static void run(void* ctx, std::size_t i, unsigned w) noexcept {
-                auto* j = static_cast<job*>(ctx);
-                for (unsigned stage = 0; stage < j->stages; ++stage)
-                    if (i + ahead_distance[stage] < j->count) ahead(j->items[i + ahead_distance[stage]], stage);
-                (j->self->*fn)(*j->items[i], w);
-            }
-        } j{this, items.data(), items.size(), pool ? ahead_stages_shared : 4u};
-        if (pool) pool->run(items.size(), &job::run, &j);
-        else
-            for (std::size_t i = 0; i < items.size(); ++i) job::run(&j, i, 0);
-    }
 
     // What take_input() reads: the participant, its ring's next record, its
     // jitter buffer's bookkeeping and slots.
@@ -513,19 +530,9 @@ struct room::impl {
         switch (stage) {
             case 0: prefetch_hot(p); break;
             case 1: p->out->prefetch_producer(); break;
-            case 2: p->out->prefetch_push(); break;
-            default: break;
+            default: p->out->prefetch_push(); break;
         }
     }
-    // Serial passes over everyone: the participant's hot lines, a few ahead.
-    template <class Body>
-    static void each_prefetched(std::vector<participant*>& items, Body body) {
-        for (std::size_t i = 0; i < items.size(); ++i) {
-            if (i + ahead_distance[0] < items.size()) prefetch_hot(items[i + ahead_distance[0]]);
-            body(*items[i]);
-        }
-    }
-
     impl(const room_config& c)
         : config(c),
           commands(4 * c.max_participants + 64),
@@ -668,6 +675,7 @@ struct room::impl {
         switch (c.kind) {
             case command_kind::add:
                 active.push_back(&p);
+                by_slot[p.slot] = &p;
                 attach_path(p);
                 if (p.rtp) p.own.align(stats.ticks);
                 p.on_shared = p.group != nullptr;  // a new listener hears the plain mix: it starts on the shared encoder
@@ -864,11 +872,8 @@ struct room::impl {
         p.skipped = false;
     }
 
-    // Talk detection and the events the input stage found. Serial: it emits.
-    void detect_talk(participant& p) {
-        for (std::size_t i = 0; i < p.dtmf_count; ++i) report_dtmf(p, p.dtmf_notes[i]);
-        p.dtmf_count = 0;
-        stats.events_dropped += std::exchange(p.dtmf_dropped, 0);
+    // Talk detection. Touches only p (its event waits in p.talk_event): runs on any worker.
+    void detect_talk(participant& p) const {
         float detect = p.stats.input_level_dbov;
         if (p.client_level_until_us >= tick_now_us) {  // the client's own measure caps ours (see join_rtp)
             detect = std::min(detect, std::max(p.client_level + p.input_gain_db, -127.0f));
@@ -878,17 +883,34 @@ struct room::impl {
         if (!p.talking && p.level > config.talk_start_dbov && !p.muted) {
             p.talking = true;
             p.quiet_ms = 0;
-            room_event e{room_event_kind::talk_start, p.id};
-            e.level_dbov = p.level;
-            emit(e);
+            p.talk_event = talk_change::start;
         } else if (p.talking) {
             p.quiet_ms = p.level < config.talk_stop_dbov ? p.quiet_ms + tick_ms : 0;
             if (p.quiet_ms >= config.talk_hangover_ms || p.muted) {
                 p.talking = false;
-                emit({room_event_kind::talk_stop, p.id});
+                p.talk_event = talk_change::stop;
             }
         }
         if (p.talking) ++p.stats.talk_ticks;
+    }
+
+    static bool has_events(const participant& p) {
+        return p.dtmf_count > 0 || p.dtmf_dropped > 0 || p.talk_event != talk_change::none;
+    }
+
+    // The events the input pass found for p, in the order found. Serial: it emits.
+    void report_events(participant& p) {
+        for (std::size_t i = 0; i < p.dtmf_count; ++i) report_dtmf(p, p.dtmf_notes[i]);
+        p.dtmf_count = 0;
+        stats.events_dropped += std::exchange(p.dtmf_dropped, 0);
+        if (p.talk_event == talk_change::start) {
+            room_event e{room_event_kind::talk_start, p.id};
+            e.level_dbov = p.level;  // as detected: nothing changes it before the report
+            emit(e);
+        } else if (p.talk_event == talk_change::stop) {
+            emit({room_event_kind::talk_stop, p.id});
+        }
+        p.talk_event = talk_change::none;
     }
 
     bool eligible(const participant& p) const { return p.talking && !p.muted && !p.leaving; }
@@ -899,6 +921,7 @@ struct room::impl {
     // a talker takes a seat from the weakest mixed one only when it has beaten
     // it by switch_margin_db for switch_hold_ms.
     void select_talkers() {
+        const std::vector<participant*>& candidates = lists.candidates;
         std::size_t count = 0;
         for (participant* p : candidates) {
             if (p->selected && !eligible(*p)) p->selected = false;
@@ -942,7 +965,7 @@ struct room::impl {
         sources.clear();
         const float step = config.ramp_ms == 0 ? 1.0f
                                                : static_cast<float>(config.tick_us) / (1000.0f * static_cast<float>(config.ramp_ms));
-        for (participant* p : candidates) {
+        for (participant* p : lists.candidates) {
             const float target = p->selected ? 1.0f : 0.0f;
             const float next = target > p->ramp ? std::min(target, p->ramp + step) : std::max(target, p->ramp - step);
             p->contributing = p->ramp > 0.0f || next > 0.0f;
@@ -1080,9 +1103,9 @@ struct room::impl {
         return true;
     }
 
-    // Which encoder sends p's audio this tick. Serial (it counts group users,
-    // and a fork must read the group's state before the group encodes).
-    void choose_encoder(participant& p) {
+    // Which encoder sends p's audio this tick, into `f`. Touches only p (a
+    // fork reads the group's state, which nothing writes before the output stage).
+    void choose_encoder(participant& p, input_findings& f) {
         const bool silent = p.deaf && !p.has_private;  // hears nothing: nothing is encoded for it
         const bool plain = !silent && hears_plain(p);
         encoder_group* g = p.group;
@@ -1096,10 +1119,10 @@ struct room::impl {
             }
         }
         if (p.on_shared) {
-            if (!silent) ++g->users;  // NOLINT(clang-analyzer-core.NullDereference): on_shared is only set with a group
-            sharing.push_back(&p);
+            if (!silent) f.group_uses.push_back(g);
+            f.sharing.push_back(&p);
         } else {
-            encoding.push_back(&p);
+            f.encoding.push_back(&p);
         }
     }
 
@@ -1195,7 +1218,7 @@ struct room::impl {
     // The output stage as one job: groups first, then participants with their own output.
     void encode_item(std::size_t i, unsigned w) {
         if (i < groups.size()) encode_group(*groups[i], w);
-        else produce_output(*encoding[i - groups.size()], w);
+        else produce_output(*lists.encoding[i - groups.size()], w);
     }
 
     std::int64_t tick_now_us = 0;
@@ -1211,14 +1234,17 @@ struct room::impl {
         }
     }
 
-    // The serial part of the input stage for one participant (see run_tick).
-    void after_input(participant& p) {
+    // The rest of the input pass for one participant: talk detection, the
+    // mixing candidates, and the encoder of everyone whose choice cannot
+    // depend on the mix, into `f`. Touches only p.
+    void after_input(participant& p, input_findings& f) {
         detect_talk(p);
+        if (has_events(p)) f.eventful.push_back(&p);
         p.has_private = false;
-        stats.decoders_skipped += p.skipped ? 1 : 0;
+        f.decoders_skipped += p.skipped ? 1 : 0;
         if (p.talking || p.selected || p.ramp > 0.0f) {
-            candidates.push_back(&p);
-            if (!p.leaving) deferred.push_back(&p);  // what it hears depends on the mix
+            f.candidates.push_back(&p);
+            if (!p.leaving) f.deferred.push_back(&p);  // what it hears depends on the mix
             return;
         }
         p.contributing = false;
@@ -1231,9 +1257,27 @@ struct room::impl {
         // tick's mix, which mix_prompts() sets aside: that one waits too.
         const bool silent = p.deaf;  // no prompt for it: nothing is encoded
         if (p.prompts_pending == 0 && p.not_heard_count == 0 && !(p.on_shared && !silent && !hears_plain(p)))
-            choose_encoder(p);
+            choose_encoder(p, f);
         else
-            deferred.push_back(&p);
+            f.deferred.push_back(&p);
+    }
+
+    // The input pass over active[begin, end) on worker w. A big room is bound
+    // by memory latency, so each participant's lines are asked for in stages
+    // ahead of its turn (see ahead_input); all within the range, which is
+    // this worker's alone (stage 3 reads state the tick writes).
+    void input_range(std::size_t begin, std::size_t end, unsigned w, input_findings& f) {
+        constexpr std::size_t lead = ahead_distance[0];
+        for (std::size_t k = 0; k < end - begin + lead; ++k) {  // begin + k - lead's turn: lead steps early, to fill the pipeline
+            for (unsigned stage = 0; stage < 4; ++stage) {
+                const std::size_t j = begin + k + ahead_distance[stage];  // (+ lead: the item is j - lead)
+                if (j >= begin + lead && j < end + lead) ahead_input(active[j - lead], stage);
+            }
+            if (k < lead) continue;
+            participant& p = *active[begin + k - lead];
+            take_input(p, w);
+            after_input(p, f);
+        }
     }
 
     void run_tick(std::int64_t now_us) {
@@ -1241,29 +1285,32 @@ struct room::impl {
         command c;
         while (commands.pop(c)) apply(c);
         stats.commands_dropped = commands_dropped.load(std::memory_order_relaxed);
-        // Input (receive, jitter buffer, decode) per participant, on the
-        // workers; then, serially, talk detection and events, this tick's
+        // Input (receive, jitter buffer, decode), talk detection, this tick's
         // flags, the mixing candidates, and the encoder of everyone whose
-        // choice cannot depend on the mix. A big room is bound by memory
-        // latency (each pass over participants costs misses on each), so
-        // without workers all of that is one pass.
-        candidates.clear();
-        deferred.clear();
-        encoding.clear();
-        sharing.clear();
+        // choice cannot depend on the mix: one pass per participant (a big
+        // room is bound by memory latency: each pass costs misses on each),
+        // per block on the workers; then, serially, the blocks' findings in
+        // order, and the events.
         for (encoder_group* g : groups) g->users = 0;
-        stats.decoders_skipped = 0;
+        lists.clear();
         if (pool) {
-            for_each<participant, &impl::take_input, &impl::ahead_input>(active);
-            each_prefetched(active, [&](participant& p) { after_input(p); });
+            struct input_job {
+                impl* self;
+                static void run(void* ctx, std::size_t b, unsigned w) noexcept {
+                    impl& r = *static_cast<input_job*>(ctx)->self;
+                    input_findings& f = r.blocks[b];
+                    f.clear();
+                    r.input_range(b * block_size, std::min(r.active.size(), (b + 1) * block_size), w, f);
+                }
+            } job{this};
+            const std::size_t count = (active.size() + block_size - 1) / block_size;
+            pool->run(count, &input_job::run, &job);
+            for (std::size_t b = 0; b < count; ++b) lists.append(blocks[b]);
         } else {
-            for (std::size_t i = 0; i < active.size(); ++i) {
-                for (unsigned stage = 0; stage < 4; ++stage)
-                    if (i + ahead_distance[stage] < active.size()) ahead_input(active[i + ahead_distance[stage]], stage);
-                take_input(*active[i], 0);
-                after_input(*active[i]);
-            }
+            input_range(0, active.size(), 0, lists);
         }
+        for (participant* p : lists.eventful) report_events(*p);
+        stats.decoders_skipped = lists.decoders_skipped;
         stage_begin(0);
         select_talkers();
         mix_room();
@@ -1271,21 +1318,34 @@ struct room::impl {
         run_taps();
         stage_end(0, tick_stage::mix);
         // Output: the encoders of those whose choice waited for the mix, then every encoder, then the shared payloads.
-        for (participant* p : deferred) choose_encoder(*p);
+        for (participant* p : lists.deferred) choose_encoder(*p, lists);
+        for (encoder_group* g : lists.group_uses) ++g->users;
         struct output_job {
             impl* self;
             static void run(void* ctx, std::size_t i, unsigned w) noexcept { static_cast<output_job*>(ctx)->self->encode_item(i, w); }
         } job{this};
-        const std::size_t items = groups.size() + encoding.size();
+        const std::size_t items = groups.size() + lists.encoding.size();
         if (pool) pool->run(items, &output_job::run, &job);
         else
             for (std::size_t i = 0; i < items; ++i) encode_item(i, 0);
-        for_each<participant, &impl::send_shared, &impl::ahead_output>(sharing);
+        struct shared_job {
+            impl* self;
+            static void run(void* ctx, std::size_t i, unsigned w) noexcept {
+                impl& r = *static_cast<shared_job*>(ctx)->self;
+                const std::vector<participant*>& items = r.lists.sharing;
+                for (unsigned stage = 0; stage < 3; ++stage)  // (on a pool, item i + d may be another worker's: only a wasted hint)
+                    if (i + ahead_distance[stage] < items.size()) ahead_output(items[i + ahead_distance[stage]], stage);
+                r.send_shared(*items[i], w);
+            }
+        } shared{this};
+        if (pool) pool->run(lists.sharing.size(), &shared_job::run, &shared);
+        else
+            for (std::size_t i = 0; i < lists.sharing.size(); ++i) shared_job::run(&shared, i, 0);
         stats.encoders_run = 0;
         for (encoder_group* g : groups) stats.encoders_run += g->users > 0 ? 1 : 0;
-        for (participant* p : encoding) stats.encoders_run += p->rtp && !(p->deaf && !p->has_private) ? 1 : 0;
+        for (participant* p : lists.encoding) stats.encoders_run += p->rtp && !(p->deaf && !p->has_private) ? 1 : 0;
         stats.shared_encoders = static_cast<std::uint32_t>(groups.size());
-        stats.listeners_shared = static_cast<std::uint32_t>(sharing.size());
+        stats.listeners_shared = static_cast<std::uint32_t>(lists.sharing.size());
         // Leaving participants go once they are ramped out of the mix.
         for (std::size_t i = 0; leaving_count > 0 && i < active.size();) {
             participant* p = active[i];
@@ -1295,6 +1355,7 @@ struct room::impl {
                 forget_relations_to(p->id);
                 active[i] = active.back();
                 active.pop_back();
+                by_slot[p->slot] = nullptr;
                 (void)retired.push(p);  // capacity covers every slot
             } else {
                 ++i;
@@ -1345,16 +1406,18 @@ status room::create(const room_config& config, std::unique_ptr<room>& out, std::
         p->control_slots.assign(config.max_participants, nullptr);
         for (std::uint32_t i = config.max_participants; i > 0; --i) p->free_slots.push_back(i - 1);
         p->active.reserve(config.max_participants);
+        p->by_slot.assign(config.max_participants, nullptr);
         p->contributors.reserve(config.max_participants);
-        p->candidates.reserve(config.max_participants);
         p->sources.reserve(config.max_participants);
         p->prompts.reserve(config.max_prompts);
         p->groups.reserve(config.max_participants);
         p->control_groups.reserve(config.max_participants);
-        p->encoding.reserve(config.max_participants);
-        p->sharing.reserve(config.max_participants);
-        p->deferred.reserve(config.max_participants);
+        p->lists.reserve(config.max_participants);
         p->pool = config.workers;
+        if (p->pool) {
+            p->blocks.resize((config.max_participants + impl::block_size - 1) / impl::block_size);
+            for (input_findings& b : p->blocks) b.reserve(impl::block_size);
+        }
         for (unsigned w = 0; w < (config.workers ? config.workers->threads() : 1u); ++w)
             p->datagrams.emplace_back(max_datagram);
         p->control_prompts.reserve(config.max_prompts);
@@ -1895,18 +1958,18 @@ std::size_t room::poll_events(std::span<room_event> out) noexcept {
 }
 
 status room::get_participant_stats(participant_id id, participant_stats& out) const noexcept {
-    for (const participant* p : impl_->active)
-        if (p->id == id) {
-            out = p->stats;
-            if (p->jb) out.jitter = p->jb->stats();  // read here, not copied every tick
-            out.talking = p->talking;
-            out.shared_encoder = p->on_shared;
-            out.packets_rejected += p->io_rejected.load(std::memory_order_relaxed);
-            out.packets_in = p->io_packets_in.load(std::memory_order_relaxed);  // the I/O side's counters: read here, not every tick
-            out.packets_in_overflow = p->io_overflow.load(std::memory_order_relaxed);
-            return status::ok;
-        }
-    return status::not_found;
+    // By slot, as the tick sees the room (a host reading everyone's stats in
+    // a room of thousands used to scan it for each).
+    const participant* p = id == 0 ? nullptr : impl_->by_slot[(id - 1) % impl_->config.max_participants];
+    if (!p || p->id != id) return status::not_found;
+    out = p->stats;
+    if (p->jb) out.jitter = p->jb->stats();  // read here, not copied every tick
+    out.talking = p->talking;
+    out.shared_encoder = p->on_shared;
+    out.packets_rejected += p->io_rejected.load(std::memory_order_relaxed);
+    out.packets_in = p->io_packets_in.load(std::memory_order_relaxed);  // the I/O side's counters: read here, not every tick
+    out.packets_in_overflow = p->io_overflow.load(std::memory_order_relaxed);
+    return status::ok;
 }
 
 const room_stats& room::stats() const noexcept { return impl_->stats; }

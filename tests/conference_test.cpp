@@ -211,6 +211,38 @@ TEST(Conference, IdsStayValidAfterTheSerialWrapsInTheLargestRoom) {
     EXPECT_EQ(r->set_muted(stays, true), status::ok);  // the first one is still reachable
 }
 
+// Statistics are found by the participant's slot, as the tick sees the room:
+// not before its join reaches the tick, still while it ramps out after
+// leave(), not once it is gone, and never another participant's when a later
+// join reuses the slot.
+TEST(Conference, StatsFollowTheParticipantThroughItsSlot) {
+    std::unique_ptr<room> r;
+    room_config config;
+    config.mixing_rate_hz = 8000;
+    config.max_participants = 2;
+    ASSERT_EQ(room::create(config, r), status::ok);
+    participant_stats s;
+    EXPECT_EQ(r->get_participant_stats(0, s), status::not_found);
+    participant_id a = 0, b = 0;
+    ASSERT_EQ(r->join_pcm({.sample_rate_hz = 8000, .channels = 1}, a), status::ok);
+    EXPECT_EQ(r->get_participant_stats(a, s), status::not_found);  // the tick has not seen the join
+    std::int64_t now_us = 0;
+    ASSERT_EQ(r->tick(now_us += 20000), status::ok);
+    ASSERT_EQ(r->get_participant_stats(a, s), status::ok);
+    ASSERT_EQ(r->leave(a), status::ok);
+    EXPECT_EQ(r->get_participant_stats(a, s), status::ok);  // still in the room until the tick lets it go
+    for (int i = 0; i < 10; ++i) ASSERT_EQ(r->tick(now_us += 20000), status::ok);
+    EXPECT_EQ(r->get_participant_stats(a, s), status::not_found);
+    participant_id c = 0;  // two slots, both taken again: one of b and c has a's
+    ASSERT_EQ(r->join_pcm({.sample_rate_hz = 8000, .channels = 1}, b), status::ok);
+    ASSERT_EQ(r->join_pcm({.sample_rate_hz = 8000, .channels = 1}, c), status::ok);
+    ASSERT_TRUE((b - 1) % 2 == (a - 1) % 2 || (c - 1) % 2 == (a - 1) % 2);
+    ASSERT_EQ(r->tick(now_us += 20000), status::ok);
+    EXPECT_EQ(r->get_participant_stats(b, s), status::ok);
+    EXPECT_EQ(r->get_participant_stats(c, s), status::ok);
+    EXPECT_EQ(r->get_participant_stats(a, s), status::not_found);  // the id that had the slot before
+}
+
 // An RTP client: encodes its speech with its codec and sends packets; decodes what it gets.
 struct rtp_client {
     participant_id id = 0;

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -21,6 +22,7 @@
 #include "speech.hpp"
 #include "tutti/codec_registry.hpp"
 #include "tutti/conference.hpp"
+#include "tutti/detail/buffer_heap.hpp"
 #include "tutti/kernels.hpp"
 #include "tutti/resampler.hpp"
 #include "tutti/rtp.hpp"
@@ -30,6 +32,11 @@
 namespace {
 
 using namespace tutti;
+
+// Buffers from plain operator new, not the buffer heap's chunks, so that every
+// one of them is an allocation fail_allocation() can fail (the heap reads this
+// once, at its first block; the tests below check that it did).
+const bool plain_buffers = setenv("TUTTI_BUFFER_HEAP", "0", 1) == 0;
 
 // 16 kHz speech at -26 dBov RMS, resampled to `rate`.
 std::vector<float> speech(int index, std::uint32_t rate) {
@@ -130,11 +137,13 @@ std::size_t fail_every_allocation(room& with, room& without, participant_id talk
                                   const std::vector<float>& voice, std::size_t& t, Join join) {
     std::string error;
     error.reserve(512);  // so that writing a message allocates nothing of its own
+    EXPECT_TRUE(plain_buffers && !detail::get_heap_stats().pooled) << "buffers came from the pooled heap: their allocations cannot fail here";
     std::size_t k = 1;
     for (;; ++k) {
         error.clear();
         participant_id id = 0;
         const std::int64_t live_before = tutti_test::live_allocations();
+        const std::uint64_t heap_before = detail::get_heap_stats().bytes_in_use;
         tutti_test::fail_allocation(k);
         const status s = join(with, id, &error);
         const bool failed = tutti_test::allocation_failed();
@@ -146,6 +155,7 @@ std::size_t fail_every_allocation(room& with, room& without, participant_id talk
         EXPECT_EQ(s, status::out_of_memory) << "allocation " << k << " failed: " << error;
         EXPECT_FALSE(error.empty()) << "allocation " << k;
         EXPECT_EQ(tutti_test::live_allocations(), live_before) << "allocation " << k << ": a failed join kept memory";
+        EXPECT_EQ(detail::get_heap_stats().bytes_in_use, heap_before) << "allocation " << k << ": a failed join kept buffers";
         // The room goes on as if nothing had happened.
         for (room* r : {&with, &without}) {
             push16(*r, talker[r == &without], voice, t);

@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -150,6 +152,65 @@ TEST(RtpPacketizer, AudioLevelExtensionReadBackByTheParser) {
     const packet p = reparse(out, plain.packetize(frame_payload, 960, false, out, tutti::rtp_audio_level{true, 3}));
     EXPECT_FALSE(p.view.has_extension());
     EXPECT_EQ(p.data.size(), 12 + frame_payload.size());
+}
+
+// packetize() writes the common packet itself (no CSRC, at most the one-byte
+// audio level): byte for byte what the general write_rtp() writes, for every
+// payload type, marker, level, extension id, payload size and wrap.
+TEST(RtpPacketizer, CommonPacketIsWhatWriteRtpWrites) {
+    std::mt19937 rng(3);
+    std::array<std::uint8_t, 1500> out{}, expected{};
+    for (int round = 0; round < 3000; ++round) {
+        const auto pt = static_cast<std::uint8_t>(rng() % 128);
+        if (pt >= 64 && pt <= 95) continue;  // refused by init (RTCP's range)
+        const auto level_id = static_cast<std::uint8_t>(rng() % 16);  // 15: the general path's two-byte form
+        const auto seq = static_cast<std::uint16_t>(rng());
+        const auto ts = static_cast<std::uint32_t>(rng());
+        tutti::rtp_packetizer p = make(pt, 48000, seq, ts, level_id);
+        bytes payload(1 + rng() % 300);
+        for (auto& b : payload) b = static_cast<std::uint8_t>(rng());
+        const bool talkspurt = rng() % 2 != 0;  // (the first packet is marked either way)
+        std::optional<tutti::rtp_audio_level> level;
+        if (rng() % 3 != 0) level = tutti::rtp_audio_level{rng() % 2 != 0, static_cast<std::uint8_t>(rng() % 128)};
+        const std::ptrdiff_t n = p.packetize(payload, 960, talkspurt, out, level);
+        tutti::rtp_header_fields h;
+        h.marker = true;  // a fresh packetizer marks its first packet (talkspurt or not)
+        h.payload_type = pt;
+        h.sequence = seq;
+        h.timestamp = ts;
+        h.ssrc = 0x5EED5EED;
+        std::uint8_t level_byte = 0;
+        tutti::rtp_extension_element element;
+        std::span<const tutti::rtp_extension_element> exts;
+        if (level_id != 0 && level) {
+            level_byte = tutti::encode_audio_level(*level);
+            element = {level_id, {&level_byte, 1}};
+            exts = {&element, 1};
+        }
+        const std::ptrdiff_t m = tutti::write_rtp(h, exts, payload, expected);
+        ASSERT_EQ(n, m) << "round " << round;
+        if (n > 0) {
+            ASSERT_TRUE(std::equal(out.begin(), out.begin() + n, expected.begin())) << "round " << round;
+        }
+        // The second packet: no marker unless asked, the sequence and timestamp moved on.
+        const std::ptrdiff_t n2 = p.packetize(payload, 960, false, out, level);
+        h.marker = false;
+        h.sequence = static_cast<std::uint16_t>(seq + 1);
+        h.timestamp = ts + 960;
+        ASSERT_EQ(n2, tutti::write_rtp(h, exts, payload, expected)) << "round " << round;
+        if (n2 > 0) {
+            ASSERT_TRUE(std::equal(out.begin(), out.begin() + n2, expected.begin())) << "round " << round;
+        }
+    }
+    // Too small a buffer: refused, nothing moves on.
+    tutti::rtp_packetizer p = make(111, 48000, 7, 7, 1);
+    std::array<std::uint8_t, 30> small{};
+    EXPECT_LT(p.packetize(bytes(20, 1), 960, false, small, tutti::rtp_audio_level{true, 30}), 0);
+    const std::ptrdiff_t n = p.packetize(bytes(10, 1), 960, false, small, tutti::rtp_audio_level{true, 30});
+    ASSERT_EQ(n, 30);
+    const packet k = reparse(small, n);
+    EXPECT_EQ(k.view.sequence(), 7);
+    EXPECT_EQ(k.view.timestamp(), 7u);
 }
 
 TEST(RtpPacketizer, CsrcsListed) {

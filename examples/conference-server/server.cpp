@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,12 +35,22 @@ std::int64_t monotonic_ns() noexcept {
     return static_cast<std::int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
+// The whole of `text` as a whole number in [lo, hi]: "70000" for a port,
+// "x" or "80x" are refused, not read as 4464, 0 or 80 the way atoi would.
+bool parse_number(std::string_view text, long lo, long hi, long& out) {
+    long v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) return false;
+    out = v;
+    return true;
+}
+
 bool parse_host_port(std::string_view text, sockaddr_in& out) {
     const auto colon = text.rfind(':');
     if (colon == std::string_view::npos) return false;
     const std::string host(text.substr(0, colon));
-    const int port = std::atoi(std::string(text.substr(colon + 1)).c_str());
-    if (port <= 0 || port > 65535) return false;
+    long port = 0;
+    if (!parse_number(text.substr(colon + 1), 1, 65535, port)) return false;
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_port = htons(static_cast<std::uint16_t>(port));
@@ -96,6 +107,11 @@ tutti::status parse_server_config(std::string_view text, server_config& out, std
         if (error) *error = "line " + std::to_string(number) + ": " + why;
         return tutti::status::malformed;
     };
+    long n = 0;  // the number parse_number() read last
+    auto number_in = [&](const std::string& digits, long lo, long hi) { return parse_number(digits, lo, hi, n); };
+    auto range = [](const std::string& what, long lo, long hi) {
+        return what + ": expected a whole number " + std::to_string(lo) + ".." + std::to_string(hi);
+    };
     while (std::getline(in, line)) {
         ++number;
         if (const auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
@@ -112,16 +128,24 @@ tutti::status parse_server_config(std::string_view text, server_config& out, std
                 const auto eq = kv.find('=');
                 if (eq == std::string::npos) return bad("expected key=value, got '" + kv + "'");
                 const std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
-                if (k == "port") p.port = static_cast<std::uint16_t>(std::atoi(v.c_str()));
-                else if (k == "codec") codec = v;
-                else if (k == "pt") pt = std::atoi(v.c_str());
+                if (k == "port") {
+                    if (!number_in(v, 0, 65535)) return bad(range(kv, 0, 65535));
+                    p.port = static_cast<std::uint16_t>(n);
+                } else if (k == "codec") codec = v;
+                else if (k == "pt") {
+                    if (!number_in(v, 0, 127)) return bad(range(kv, 0, 127));
+                    pt = static_cast<int>(n);
+                }
                 else if (k == "fmtp") fmtp = v;
                 else if (k == "sdp") sdp = v;
                 else if (k == "send") {
                     if (!parse_host_port(v, p.send_to)) return bad("send=" + v + ": expected IPv4:port");
                 } else if (k == "from") {
                     if (!parse_host_port(v, p.from)) return bad("from=" + v + ": expected IPv4:port");
-                } else if (k == "max_pps") p.max_packets_per_s = static_cast<std::uint32_t>(std::atoi(v.c_str()));
+                } else if (k == "max_pps") {
+                    if (!number_in(v, 1, 1000000)) return bad(range(kv, 1, 1000000));
+                    p.max_packets_per_s = static_cast<std::uint32_t>(n);
+                }
                 else return bad("unknown participant key '" + k + "'");
             }
             std::string why;
@@ -148,18 +172,20 @@ tutti::status parse_server_config(std::string_view text, server_config& out, std
         } else if (key == "address") {
             c.address = value;
         } else if (key == "stats") {  // <ipv4>:<port> or <port>
-            if (const auto colon = value.rfind(':'); colon != std::string::npos) {
-                c.stats_address = value.substr(0, colon);
-                c.stats_port = std::atoi(value.c_str() + colon + 1);
-            } else {
-                c.stats_port = std::atoi(value.c_str());
-            }
-        } else if (key == "tick_ms") {
-            c.tick_ms = static_cast<std::uint32_t>(std::atoi(value.c_str()));
+            const auto colon = value.rfind(':');
+            if (colon != std::string::npos) c.stats_address = value.substr(0, colon);
+            if (!number_in(colon == std::string::npos ? value : value.substr(colon + 1), 0, 65535))
+                return bad(range("stats " + value, 0, 65535));
+            c.stats_port = static_cast<int>(n);
+        } else if (key == "tick_ms") {  // the room checks what it supports; this only refuses what is not a number
+            if (!number_in(value, 1, 1000)) return bad(range("tick_ms " + value, 1, 1000));
+            c.tick_ms = static_cast<std::uint32_t>(n);
         } else if (key == "mixing_rate") {
-            c.mixing_rate_hz = static_cast<std::uint32_t>(std::atoi(value.c_str()));
+            if (!number_in(value, 0, 192000)) return bad(range("mixing_rate " + value, 0, 192000));
+            c.mixing_rate_hz = static_cast<std::uint32_t>(n);
         } else if (key == "loudest") {
-            c.loudest_n = static_cast<std::uint32_t>(std::atoi(value.c_str()));
+            if (!number_in(value, 1, 1000)) return bad(range("loudest " + value, 1, 1000));
+            c.loudest_n = static_cast<std::uint32_t>(n);
         } else if (key == "record") {
             c.record_path = value;
         } else {

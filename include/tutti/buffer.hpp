@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "tutti/config.hpp"
+#include "tutti/detail/buffer_heap.hpp"
 
 TUTTI_BEGIN_NAMESPACE
 
@@ -108,7 +109,7 @@ public:
     aligned_buffer() noexcept = default;
     explicit aligned_buffer(std::size_t size) : size_(size) {
         if (size_ != 0) {
-            data_ = static_cast<T*>(::operator new(size_ * sizeof(T), std::align_val_t{buffer_alignment}));
+            data_ = static_cast<T*>(detail::heap_allocate(size_ * sizeof(T)));  // huge-page chunks: see buffer_heap.hpp
             std::fill_n(data_, size_, T{});
         }
     }
@@ -141,7 +142,7 @@ public:
 
 private:
     void release() noexcept {
-        if (data_ != nullptr) ::operator delete(data_, std::align_val_t{buffer_alignment});
+        detail::heap_free(data_, size_ * sizeof(T));
         data_ = nullptr;
         size_ = 0;
     }

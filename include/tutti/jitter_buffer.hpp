@@ -87,6 +87,7 @@
 #include "tutti/buffer.hpp"
 #include "tutti/codec.hpp"
 #include "tutti/config.hpp"
+#include "tutti/detail/buffer_heap.hpp"
 #include "tutti/status.hpp"
 
 TUTTI_BEGIN_NAMESPACE
@@ -150,7 +151,7 @@ struct jitter_buffer_stats {
 };
 
 /// One stream's jitter buffer. Create with jitter_buffer::create.
-class jitter_buffer {
+class jitter_buffer final : public detail::heap_allocated<jitter_buffer> {
 public:
     /// Allocates everything; `dec` must outlive the jitter buffer and is used
     /// only from insert()/get(). [control-thread]

@@ -64,7 +64,7 @@ public:
         for (std::size_t start = 0; start < samples.size(); start += block) {
             const std::size_t n = std::min(block, samples.size() - start);
             float* x = samples.data() + start;
-            float peak = peak_abs(x, n);
+            float peak = n <= 16 ? small_peak(x, n) : peak_abs(x, n);
             if (!(peak <= max_envelope)) peak = max_envelope;  // inf (NaN is already ignored by peak_abs)
             envelope_ = peak > envelope_ ? peak : release_coef_ * envelope_ + (1.0f - release_coef_) * peak;
             const float target = gain_for(envelope_);
@@ -94,6 +94,21 @@ public:
 
 private:
     static constexpr float max_envelope = 1.0e6f;
+
+    // peak_abs() of a block too short for the SIMD kernel (8 samples at 8 kHz,
+    // 20 of them per tick): inline, the same value (|x|, NaN ignored) without
+    // a dispatched call per millisecond.
+    // Four running maxima, not one waiting on the last comparison (the
+    // largest |x| is the same in any order; NaN loses every comparison).
+    static float small_peak(const float* x, std::size_t n) noexcept {
+        const auto larger = [](float m, float v) { const float a = std::fabs(v); return a > m ? a : m; };  // (no branch on the sign)
+        float m[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        std::size_t i = 0;
+        for (; i + 4 <= n; i += 4)
+            for (std::size_t k = 0; k < 4; ++k) m[k] = larger(m[k], x[i + k]);
+        for (; i < n; ++i) m[0] = larger(m[0], x[i]);
+        return larger(larger(m[0], m[1]), larger(m[2], m[3]));
+    }
 
     static limiter_config sanitize(limiter_config c) noexcept {
         if (c.sample_rate_hz == 0) c.sample_rate_hz = 48000;

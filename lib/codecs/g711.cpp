@@ -221,16 +221,20 @@ void g711_decode(g711_law law, const std::uint8_t* src, float* dst, std::size_t 
 
 float g711_level_dbov(g711_law law, std::span<const std::uint8_t> payload) noexcept {
     if (payload.empty()) return -127.0f;
+    // Squares of the decoded int16 values, summed exactly in integers (one
+    // cycle per code, where a float sum waits four for the last addition:
+    // this runs per packet of every silent G.711 participant).
     static constexpr auto squares = [](const auto& values) {  // code -> decoded value squared
-        std::array<float, 256> t{};
-        for (std::size_t c = 0; c < 256; ++c) t[c] = values[c] * values[c];
+        std::array<std::uint32_t, 256> t{};
+        for (std::size_t c = 0; c < 256; ++c) t[c] = static_cast<std::uint32_t>(int{values[c]} * int{values[c]});
         return t;
     };
-    static constexpr auto mu_squares = squares(mu_law_float), a_squares = squares(a_law_float);
+    static constexpr auto mu_squares = squares(mu_law_s16), a_squares = squares(a_law_s16);
     const auto& table = law == g711_law::a_law ? a_squares : mu_squares;
-    float sum = 0.0f;
+    std::uint64_t sum = 0;  // < 2^31 per code: no overflow below 2^33 codes
     for (const std::uint8_t code : payload) sum += table[code];
-    const float mean = sum / static_cast<float>(payload.size());
+    const std::size_t n = payload.size();
+    const float mean = static_cast<float>(static_cast<double>(sum) / (1073741824.0 * static_cast<double>(n)));  // (value / 32768)^2
     return mean > 0.0f ? std::clamp(10.0f * std::log10(mean), -127.0f, 0.0f) : -127.0f;  // as measure_level()
 }
 

@@ -342,8 +342,12 @@ status make_opus_decoder(const opus_decoder_config& c, std::unique_ptr<opus_deco
         c.frame_us > opus_max_payload_us || c.frame_us % 2500 != 0) {
         return status::invalid_argument;
     }
-    std::unique_ptr<opus_decoder> d(new (std::nothrow) opus_decoder());
-    if (!d) return status::out_of_memory;
+    std::unique_ptr<opus_decoder> d;
+    try {
+        d.reset(new opus_decoder());  // (from the buffer heap: it is read for every packet, see heap_allocated)
+    } catch (const std::bad_alloc&) {
+        return status::out_of_memory;
+    }
     const int size = opus_decoder_get_size(c.channels);
     if (size <= 0) return status::internal_error;
     d->state_ = static_cast<OpusDecoder*>(::operator new(static_cast<std::size_t>(size), std::nothrow));

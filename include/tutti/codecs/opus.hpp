@@ -45,6 +45,7 @@
 #include <span>
 
 #include "tutti/codec.hpp"
+#include "tutti/detail/buffer_heap.hpp"
 #include "tutti/config.hpp"
 #include "tutti/format.hpp"
 #include "tutti/status.hpp"
@@ -267,7 +268,7 @@ private:
 
 /// An Opus decoder (tutti::decoder plus FEC detection and counters).
 /// Create with make_opus_decoder. [one thread at a time]
-class opus_decoder final : public decoder {
+class opus_decoder final : public decoder, public detail::heap_allocated<opus_decoder> {
 public:
     ~opus_decoder() override;
     opus_decoder(const opus_decoder&) = delete;

@@ -24,7 +24,7 @@ namespace detail {
 /// buffer's address and mask, and the other side's index as last seen (read
 /// again only when the ring looks empty or full). A room of thousands touches
 /// two rings per participant per tick, so lines touched are what it costs.
-class spsc_ring {
+class spsc_ring final : public heap_allocated<spsc_ring> {
 public:
     /// `capacity_bytes` is rounded up to a power of two (at least 64).
     explicit spsc_ring(std::size_t capacity_bytes) : buffer_(round_up(capacity_bytes)) {
