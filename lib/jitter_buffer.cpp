@@ -467,8 +467,10 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         in_dtx = false;
         auto frames = static_cast<std::size_t>(n);
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
-        const bool off_target = delay_error_ms < -stretch_margin_ms || delay_error_ms > 0.0f;
-        const float level_dbov = off_target ? measure_level({dst, frames * channels}).rms : 0.0f;
+        const bool off_target = delay_error_ms < -stretch_margin_ms || ms_to_frames(delay_error_ms) > 0;
+        // Mean power in dBov (measure_level's rms, without its peak pass).
+        const float level_dbov =
+            off_target ? 10.0f * std::log10(sum_squares(dst, frames * channels) / static_cast<float>(frames * channels) + 1e-13f) : 0.0f;
         // Near silence: cutting it is inaudible, so any delay above the
         // target goes here, to the sample (not just beyond the hysteresis, as
         // in speech), but never below it. Delay above the target is waste:
