@@ -859,42 +859,46 @@ oracle_curve oracle(const network_trace& t, const encoded_stream& s) {
 // when it arrived by that tick (or is rescued by FEC as above). Its delay is
 // the mean over all packets (a lost one's slot is concealed at the same delay)
 // of that tick - send time - the minimum one-way delay, i.e. D plus the
-// rounding to the grid; with sender drift the
-// packets' phase against the ticks turns and that rounding sweeps a whole
-// tick. The best a grid receiver with a fixed delay floor can do, on the same
-// scale as the measured delays (which see speech windows only, so they differ
-// by a few tenths of a ms).
-oracle_curve grid_oracle(const network_trace& t, const encoded_stream& s, const timeline& tl) {
-    oracle_curve c;
-    const auto min_delay = t.min_delay_us();
+// rounding to the grid; with sender drift the packets' phase against the
+// ticks turns and that rounding sweeps a whole tick. The best a grid receiver
+// with a fixed delay floor can do; the measured delays see speech windows
+// only, so they are comparable to a few tenths of a ms.
+struct grid_point {
+    double mean_delay_ms = 0.0, loss_heard = 0.0;
+};
+
+grid_point grid_oracle_at(const network_trace& t, const encoded_stream& s, const timeline& tl, std::int64_t d_us) {
+    const std::int64_t min_delay = t.min_delay_us();  // a pass over the trace: once
+    const std::int64_t budget = min_delay + d_us;
     const double total = static_cast<double>(std::max<std::size_t>(t.packets.size(), 1));
-    const auto first_tick_from = [&](std::int64_t at) {
-        const std::int64_t d = at - tl.tick0_us;
-        return tl.tick0_us + (d >= 0 ? (d + frame_us - 1) / frame_us : -((-d) / frame_us)) * frame_us;
-    };
-    for (int d2 = 0; d2 <= 3000; ++d2) {  // D in 0.5 ms steps up to 1.5 s
-        const std::int64_t budget = min_delay + std::int64_t{d2} * 500;
-        std::size_t unheard = 0, late = 0;
-        double delay_sum = 0.0;
-        for (std::size_t i = 0; i < t.packets.size(); ++i) {
-            const trace_packet& p = t.packets[i];
-            const std::int64_t tick = first_tick_from(p.send_us + budget);
-            delay_sum += static_cast<double>(tick - p.send_us - min_delay) / 1000.0;
-            bool ok = !p.lost && p.arrival_us <= tick;
-            if (!ok) {
-                if (!p.lost) ++late;
-                if (i + 1 < t.packets.size()) {
-                    const trace_packet& q = t.packets[i + 1];
-                    ok = q.frame == p.frame + 1 && s.lbrr[q.frame] && !q.lost && q.arrival_us <= tick;
-                }
-                if (!ok) ++unheard;
-            }
+    std::size_t unheard = 0;
+    double delay_sum = 0.0;
+    for (std::size_t i = 0; i < t.packets.size(); ++i) {
+        const trace_packet& p = t.packets[i];
+        const std::int64_t from = p.send_us + budget - tl.tick0_us;  // the first tick at or after send + D
+        const std::int64_t tick = tl.tick0_us + (from >= 0 ? (from + frame_us - 1) / frame_us : -((-from) / frame_us)) * frame_us;
+        delay_sum += static_cast<double>(tick - p.send_us - min_delay) / 1000.0;
+        bool ok = !p.lost && p.arrival_us <= tick;
+        if (!ok && i + 1 < t.packets.size()) {
+            const trace_packet& q = t.packets[i + 1];
+            ok = q.frame == p.frame + 1 && s.lbrr[q.frame] && !q.lost && q.arrival_us <= tick;
         }
-        c.delay_ms.push_back(delay_sum / total);
-        c.loss_heard.push_back(static_cast<double>(unheard) / total);
-        c.late.push_back(static_cast<double>(late) / total);
+        if (!ok) ++unheard;
     }
-    return c;
+    return {delay_sum / total, static_cast<double>(unheard) / total};
+}
+
+// Its mean delay at the smallest D (to the microsecond, up to 1.5 s) that
+// loses no more than `loss`; NaN if none does. Loss cannot grow with D.
+double grid_oracle_delay_for(const network_trace& t, const encoded_stream& s, const timeline& tl, double loss) {
+    std::int64_t lo = 0, hi = 1500000;
+    if (grid_oracle_at(t, s, tl, hi).loss_heard > loss + 1e-12) return nan;
+    while (lo < hi) {
+        const std::int64_t mid = lo + (hi - lo) / 2;
+        if (grid_oracle_at(t, s, tl, mid).loss_heard <= loss + 1e-12) hi = mid;
+        else lo = mid + 1;
+    }
+    return grid_oracle_at(t, s, tl, lo).mean_delay_ms;
 }
 
 // ---------------------------------------------------------------------------
@@ -908,8 +912,7 @@ struct scenario_result {
     tutti::jitter_buffer_stats tutti_stats;
     oracle_curve curve;
     double oracle_at_tutti = nan, oracle_at_speex = nan;
-    oracle_curve grid;                    // grid_oracle()
-    double grid_at_speex = nan;           // its mean delay at SpeexDSP's loss heard
+    double grid_at_speex = nan;           // grid_oracle_delay_for() SpeexDSP's loss heard
     double wall_tutti = 0, wall_speex = 0;
 };
 
@@ -1276,8 +1279,7 @@ int main(int argc, char** argv) {
             r.curve = oracle(t, s);
             r.oracle_at_tutti = r.curve.delay_for(r.tutti.loss_heard);
             r.oracle_at_speex = r.curve.delay_for(r.speex.loss_heard);
-            r.grid = grid_oracle(t, s, tl);
-            r.grid_at_speex = r.grid.delay_for(r.speex.loss_heard);
+            r.grid_at_speex = grid_oracle_delay_for(t, s, tl, r.speex.loss_heard);
             if (o.dump) dump_run(std::filesystem::path(o.out_dir) / ("jitter_eval_" + codec + "_" + sc.name + ".csv"), at, as, rt);
             std::fprintf(stderr, "%-5s %-15s %6zu packets: tutti %.1f ms / %.2f %%, speex %.1f ms / %.2f %%, oracle %s ms (%.1f s)\n",
                          codec.c_str(), sc.name, r.packets, r.tutti.mean_delay_ms, 100 * r.tutti.loss_heard, r.speex.mean_delay_ms,
