@@ -752,12 +752,16 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             }
             const std::int64_t frames = s.frames;
             const std::int64_t ts = s.ts;
-            // Needed now (not decoded ahead): how late it came is one observation.
-            // Packets that bunch up after a delay spike are decoded ahead of
-            // need, so a spike that drains counts once, not once per packet.
+            // The media clock moves to this packet first: after an underrun it
+            // was past it (its time was concealed, and the rewind plays it now).
+            decode_ts = ts;
+            // Needed now (not decoded ahead): how late it came is one
+            // observation; lateness is measured from its arrival, so it is the
+            // same whether it came in time or was played by a rewind. Packets
+            // that bunch up after a delay spike are decoded ahead of need, so a
+            // spike that drains counts once, not once per packet.
             if (sync_frames < tick_frames)
                 observe_lateness(static_cast<float>(s.arrival_us - ts_to_us(ts) - reference_offset()) / 1000.0f);
-            decode_ts = ts;
             const float err = adapting ? current_delay_ms(now_us) - target : 0.0f;
             if (decode_packet(q, err)) last_packet_frames = frames;
             decode_ts = ts + frames_to_ts(frames);

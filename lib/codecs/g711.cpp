@@ -226,7 +226,10 @@ float g711_level_dbov(g711_law law, std::span<const std::uint8_t> payload) noexc
     // this runs per packet of every silent G.711 participant).
     static constexpr auto squares = [](const auto& values) {  // code -> decoded value squared
         std::array<std::uint32_t, 256> t{};
-        for (std::size_t c = 0; c < 256; ++c) t[c] = static_cast<std::uint32_t>(int{values[c]} * int{values[c]});
+        for (std::size_t c = 0; c < 256; ++c) {
+            const int v = values[c];
+            t[c] = static_cast<std::uint32_t>(v * v);
+        }
         return t;
     };
     static constexpr auto mu_squares = squares(mu_law_s16), a_squares = squares(a_law_s16);
