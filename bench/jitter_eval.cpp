@@ -12,7 +12,10 @@
 //       and
 //   (3) a hindsight fixed-delay oracle: the whole trace known in advance, every
 //       packet played exactly `D` after it was sent; its loss-vs-delay curve,
-//       and the smallest D that loses no more than tutti (or SpeexDSP) did.
+//       and the smallest D that loses no more than tutti (or SpeexDSP) did;
+//       and the same oracle on the tick grid (each packet from the first tick
+//       at or after send + D), whose mean delay at SpeexDSP's loss says what
+//       any receiver that plays on ticks with a fixed delay floor needs there.
 // Audio is real speech (pocketsphinx test data, concatenated with pauses to
 // 60 s, looped to 10 min for the drift scenarios), coded per 20 ms with Opus
 // (16 kHz, VoIP, 24 kb/s, in-band FEC at 10 % expected loss; DTX on for the
@@ -850,6 +853,54 @@ oracle_curve oracle(const network_trace& t, const encoded_stream& s) {
     return c;
 }
 
+// The same hindsight oracle for a receiver that plays on the tick grid (as
+// both buffers do: get() takes in what has arrived by each tick): every packet
+// is played from the first tick at or after its send time + D, and is heard
+// when it arrived by that tick (or is rescued by FEC as above). Its delay is
+// the mean over all packets (a lost one's slot is concealed at the same delay)
+// of that tick - send time - the minimum one-way delay, i.e. D plus the
+// rounding to the grid; with sender drift the packets' phase against the
+// ticks turns and that rounding sweeps a whole tick. The best a grid receiver
+// with a fixed delay floor can do; the measured delays see speech windows
+// only, so they are comparable to a few tenths of a ms.
+struct grid_point {
+    double mean_delay_ms = 0.0, loss_heard = 0.0;
+};
+
+grid_point grid_oracle_at(const network_trace& t, const encoded_stream& s, const timeline& tl, std::int64_t d_us) {
+    const std::int64_t min_delay = t.min_delay_us();  // a pass over the trace: once
+    const std::int64_t budget = min_delay + d_us;
+    const double total = static_cast<double>(std::max<std::size_t>(t.packets.size(), 1));
+    std::size_t unheard = 0;
+    double delay_sum = 0.0;
+    for (std::size_t i = 0; i < t.packets.size(); ++i) {
+        const trace_packet& p = t.packets[i];
+        const std::int64_t from = p.send_us + budget - tl.tick0_us;  // the first tick at or after send + D
+        const std::int64_t tick = tl.tick0_us + (from >= 0 ? (from + frame_us - 1) / frame_us : -((-from) / frame_us)) * frame_us;
+        delay_sum += static_cast<double>(tick - p.send_us - min_delay) / 1000.0;
+        bool ok = !p.lost && p.arrival_us <= tick;
+        if (!ok && i + 1 < t.packets.size()) {
+            const trace_packet& q = t.packets[i + 1];
+            ok = q.frame == p.frame + 1 && s.lbrr[q.frame] && !q.lost && q.arrival_us <= tick;
+        }
+        if (!ok) ++unheard;
+    }
+    return {delay_sum / total, static_cast<double>(unheard) / total};
+}
+
+// Its mean delay at the smallest D (to the microsecond, up to 1.5 s) that
+// loses no more than `loss`; NaN if none does. Loss cannot grow with D.
+double grid_oracle_delay_for(const network_trace& t, const encoded_stream& s, const timeline& tl, double loss) {
+    std::int64_t lo = 0, hi = 1500000;
+    if (grid_oracle_at(t, s, tl, hi).loss_heard > loss + 1e-12) return nan;
+    while (lo < hi) {
+        const std::int64_t mid = lo + (hi - lo) / 2;
+        if (grid_oracle_at(t, s, tl, mid).loss_heard <= loss + 1e-12) hi = mid;
+        else lo = mid + 1;
+    }
+    return grid_oracle_at(t, s, tl, lo).mean_delay_ms;
+}
+
 // ---------------------------------------------------------------------------
 // Results
 
@@ -861,6 +912,7 @@ struct scenario_result {
     tutti::jitter_buffer_stats tutti_stats;
     oracle_curve curve;
     double oracle_at_tutti = nan, oracle_at_speex = nan;
+    double grid_at_speex = nan;           // grid_oracle_delay_for() SpeexDSP's loss heard
     double wall_tutti = 0, wall_speex = 0;
 };
 
@@ -890,6 +942,9 @@ void print_table(const std::vector<scenario_result>& rs) {
         std::printf("%-6s %-15s %-7s %9s %9s %7s %7s %7s %8s\n", r.codec.c_str(), r.scenario.c_str(), "or@dly",
                     fmt(r.tutti.mean_delay_ms).c_str(), fmt(r.tutti.mean_delay_ms).c_str(), "", "", "",
                     fmt(100 * r.curve.loss_at(r.tutti.mean_delay_ms), 2).c_str());
+        // The oracle on the tick grid at SpeexDSP's loss: what a fixed delay floor costs a receiver that plays on ticks.
+        std::printf("%-6s %-15s %-7s %9s %9s %7s %7s %7s %8s\n", r.codec.c_str(), r.scenario.c_str(), "grid@sx",
+                    fmt(r.grid_at_speex).c_str(), "", "", "", "", fmt(100 * r.speex.loss_heard, 2).c_str());
     }
 }
 
@@ -914,6 +969,8 @@ void write_csv(const std::filesystem::path& path, const std::vector<scenario_res
               << (std::isnan(d) ? "n/a" : fmt(100 * r.curve.late[i], 3)) << ',' << fmt(100.0 * static_cast<double>(r.lost) / static_cast<double>(std::max<std::size_t>(r.packets, 1)), 3)
               << ",," << fmt(100 * r.curve.loss_at(d), 3) << ",,,,,,\n";
         }
+        f << r.codec << ',' << r.scenario << ",grid_oracle@speex_loss," << fmt(r.grid_at_speex, 2) << ",,,,,"
+          << fmt(100 * r.speex.loss_heard, 3) << ",,,,,,\n";
     }
 }
 
@@ -986,7 +1043,8 @@ void write_json(const std::filesystem::path& path, const std::vector<scenario_re
           << ",\"ticks\":" << st.ticks << "},\n \"speex\":";
         json_metrics(f, r.speex);
         f << ",\n \"oracle\":{\"delay_at_tutti_loss_ms\":" << json_num(r.oracle_at_tutti, 1)
-          << ",\"delay_at_speex_loss_ms\":" << json_num(r.oracle_at_speex, 1) << ",\"curve\":[";
+          << ",\"delay_at_speex_loss_ms\":" << json_num(r.oracle_at_speex, 1)
+          << ",\"grid_delay_at_speex_loss_ms\":" << json_num(r.grid_at_speex, 2) << ",\"curve\":[";
         for (std::size_t k = 0; k < r.curve.delay_ms.size(); k += 5)
             f << (k ? "," : "") << "[" << fmt(r.curve.delay_ms[k], 0) << "," << fmt(r.curve.loss_heard[k], 6) << "]";
         f << "]},\"wall_s\":{\"tutti\":" << fmt(r.wall_tutti, 3) << ",\"speex\":" << fmt(r.wall_speex, 3) << "}}"
@@ -1221,6 +1279,7 @@ int main(int argc, char** argv) {
             r.curve = oracle(t, s);
             r.oracle_at_tutti = r.curve.delay_for(r.tutti.loss_heard);
             r.oracle_at_speex = r.curve.delay_for(r.speex.loss_heard);
+            r.grid_at_speex = grid_oracle_delay_for(t, s, tl, r.speex.loss_heard);
             if (o.dump) dump_run(std::filesystem::path(o.out_dir) / ("jitter_eval_" + codec + "_" + sc.name + ".csv"), at, as, rt);
             std::fprintf(stderr, "%-5s %-15s %6zu packets: tutti %.1f ms / %.2f %%, speex %.1f ms / %.2f %%, oracle %s ms (%.1f s)\n",
                          codec.c_str(), sc.name, r.packets, r.tutti.mean_delay_ms, 100 * r.tutti.loss_heard, r.speex.mean_delay_ms,
@@ -1238,7 +1297,8 @@ int main(int argc, char** argv) {
     print_table(results);
     std::printf("\nDelays: mean/p95 playout delay above the trace's minimum one-way delay, measured by cross-correlation\n"
                 "with the unimpaired decode. Shares are of packets sent. Hindsight fixed-delay oracle: or@loss = the smallest\n"
-                "delay that loses no more than tutti; or@dly = its loss heard at tutti's mean delay.\n");
+                "delay that loses no more than tutti; or@dly = its loss heard at tutti's mean delay. grid@sx = the same oracle\n"
+                "on the tick grid (each packet from the first tick at or after send + D): its mean delay at SpeexDSP's loss.\n");
     for (const std::string& codec : o.codecs) {
         const verdict v = judge(results, codec);
         std::printf("\n[%s] every scenario (tutti loss <= speex loss and tutti delay <= speex delay): %s\n", codec.c_str(),

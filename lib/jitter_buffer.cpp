@@ -20,13 +20,17 @@ TUTTI_BEGIN_NAMESPACE
 namespace {
 
 constexpr std::int64_t us_per_s = 1000000;
-constexpr float histogram_bucket_ms = 0.25f;  // fine: the needed delays lie on the tick grid, the target just above one
+constexpr float histogram_bucket_ms = 0.25f;  // of lateness; the bucket maxima (bucket_max) make the target exact within one
 constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the sliding minimum
 constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
 // A packet this many sequence numbers behind playout is not reordering (RFC
 // 3550 A.1's MAX_MISORDER); see the jump rule in insert().
 constexpr std::int64_t max_misorder = 100;
 constexpr float silence_drop_dbov = -55.0f;        // a decoded frame this quiet may be dropped whole
+// A decoded frame this quiet lets the stretcher cut a residual below the
+// hysteresis by any length (its low_energy_dbov default: it then splices
+// without periodicity, cross-faded).
+constexpr float quiet_cut_dbov = -40.0f;
 constexpr float stretch_margin_ms = 2.0f;          // stretch as soon as the delay falls this far below target
 constexpr float drain_exit_ms = 0.5f;              // a drain (see `draining`) goes on until this close to target
 constexpr std::uint64_t max_generation = 64;       // observations per generation of the bucket maxima
@@ -93,35 +97,41 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     aligned_buffer<reference_entry> reference;  // monotonic queue: sliding-window minimum of offsets
     std::size_t ref_head = 0, ref_size = 0;
     aligned_buffer<float> histogram;
-    // Largest delay observed in each bucket over the last one or two
-    // generations of `max_generation` observations: the target is this value
-    // of the quantile's bucket, not the bucket's upper edge, so on a steady
-    // network the playout sits exactly on the tick grid's floor instead of up
-    // to a bucket above it. The maxima follow the reference (the fastest
-    // recent packet) down: when a packet faster than any other arrives, delays
-    // measured against the old reference would read too low and the playout
-    // would be cut below the tick grid's floor (an underrun). Old maxima expire, so
-    // sender clock drift cannot keep a stale one (and the target stays inside
-    // the quantile's bucket).
+    // Largest lateness observed in each bucket over the last one or two
+    // generations of `max_generation` observations: the target rounds this
+    // value of the quantile's bucket up to the tick grid, not the bucket's
+    // upper edge, so on a steady network whose lateness lies just below a
+    // grid point the playout does not step a whole tick above it. The maxima
+    // follow the reference (the fastest recent packet) down: when a packet
+    // faster than any other arrives, lateness measured against the old
+    // reference would read too low and the playout would be cut below the
+    // grid point the packets need (an underrun). Old maxima expire, so a
+    // stale one cannot stay (and the target stays inside the quantile's
+    // bucket).
     struct bucket_peak {
-        double current = 0.0, previous = 0.0;  // ms above peak_base_us
+        double current = 0.0, previous = 0.0;  // ms of lateness, + reference_shift_ms() at the time
         std::uint64_t generation = 0;
     };
     aligned_buffer<bucket_peak> bucket_max;
-    bucket_peak recent_peak;  // the same over all buckets: the largest recent required delay
-    // How far the reference has moved down (earlier) in all, in us: a peak
-    // stored as required - fallen is read back as peak + fallen now. Moves up
-    // (the fastest packet leaving the window) are not followed: the stored
-    // peaks then err on the side of more delay, which a slow sender needs.
-    std::int64_t reference_fallen_us = 0;
+    // How far the reference has moved down (earlier) in all, in us, as a
+    // negative number: a peak (lateness above the reference of its time) is
+    // stored as lateness + moved and read back as stored - moved now, i.e.
+    // later by what the reference fell since. Moves up (the fastest packet
+    // leaving the window) are not followed: the stored peaks then err on the
+    // side of more delay, which a slow sender needs.
+    std::int64_t reference_moved_us = 0;
     std::int64_t last_reference_us = 0;
     bool have_last_reference = false;
-    double reference_shift_ms() const { return -static_cast<double>(reference_fallen_us) / 1000.0; }
+    double reference_shift_ms() const { return static_cast<double>(reference_moved_us) / 1000.0; }
+    // The tick grid: the time of the current get(). Ticks come every tick_us
+    // and a packet can only be played from the first tick at or after its
+    // arrival, so this grid is what the target is rounded up to.
+    std::int64_t tick_now_us = 0;
     float histogram_mass = 0.0f;
     float histogram_unit = 1.0f;
     std::uint64_t histogram_version = 1;  // bumped by every change the target depends on
     std::uint64_t target_version = 0;
-    std::size_t cached_bucket = 0;      // stored bucket value × unit = weight (see observe_required)
+    std::size_t cached_bucket = 0;      // stored bucket value × unit = weight (see observe_lateness)
     // Stored mass below cached_bucket, kept as observations come, so the
     // quantile moves a bucket or two from where it was instead of a scan from
     // 0 (80 dependent additions for a 20 ms target: a tenth of a silent
@@ -219,7 +229,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             --ref_size;
         }
         const std::int64_t reference_now = reference_offset();
-        if (have_last_reference && reference_now < last_reference_us) reference_fallen_us += last_reference_us - reference_now;
+        if (have_last_reference && reference_now < last_reference_us) reference_moved_us += reference_now - last_reference_us;
         last_reference_us = reference_now;
         have_last_reference = true;
         // RFC 3550 interarrival jitter.
@@ -232,22 +242,21 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         stats.jitter_ms = jitter_us / 1000.0f;
     }
 
-    // One observation of the playout delay a packet needed to be on time.
-    void observe_required(float required_ms) {
+    // One observation: a packet arrived `lateness_ms` after the reference
+    // (the fastest recent packet) would have had it arrive.
+    void observe_lateness(float lateness_ms) {
         const std::size_t buckets = histogram.size();
-        const auto bucket = std::min(buckets - 1, static_cast<std::size_t>(std::max(0.0f, required_ms) / histogram_bucket_ms));
+        const auto bucket = std::min(buckets - 1, static_cast<std::size_t>(std::max(0.0f, lateness_ms) / histogram_bucket_ms));
         const float f = config.forget_factor;
-        const double required = static_cast<double>(required_ms) + reference_shift_ms();
+        const double stored = static_cast<double>(lateness_ms) + reference_shift_ms();
         const std::uint64_t generation = delay_samples / max_generation + 1;
-        bucket_peak* peaks[] = {&bucket_max[bucket], &recent_peak};
-        for (bucket_peak* peak : peaks) {
-            if (peak->generation == generation) {
-                peak->current = std::max(peak->current, required);
-            } else {
-                peak->previous = peak->generation + 1 == generation ? peak->current : required;
-                peak->current = required;
-                peak->generation = generation;
-            }
+        bucket_peak& peak = bucket_max[bucket];
+        if (peak.generation == generation) {
+            peak.current = std::max(peak.current, stored);
+        } else {
+            peak.previous = peak.generation + 1 == generation ? peak.current : stored;
+            peak.current = stored;
+            peak.generation = generation;
         }
         // Forgetting scales every bucket by f per packet; instead of touching
         // all 2000 buckets per packet, new mass is added in a unit that grows
@@ -272,14 +281,29 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
                                   reference_shift_ms());
     }
 
-    // Where near-silence may be cut down to: the target, but not below the
-    // largest delay any recent packet required. The quantile target accepts
-    // that a few packets come late (each costs a short concealment and a
-    // rewind); cutting silence to it exactly would make that happen on a
-    // steady network too, where holding the last few samples costs nothing.
-    float trim_floor_ms(float target) const {
-        if (delay_samples < min_statistics) return target;
-        return std::min(std::max(target, peak_ms(recent_peak)), static_cast<float>(config.max_delay_ms));
+    // The smallest playout delay at which a packet whose first sample has
+    // media time media_us, arriving lateness_ms after the reference, is in the
+    // buffer at the tick that plays that sample. get() takes in what has
+    // arrived by each tick, so only delays that put the arrival at or before
+    // a tick count: the arrival rounded up to the tick grid. A delay between
+    // two such values is no better for lateness than the lower one.
+    float on_time_delay_ms(double lateness_ms, std::int64_t media_us) const {
+        const std::int64_t at_zero = media_us + reference_offset();  // where delay 0 would play it
+        const std::int64_t arrival = at_zero + static_cast<std::int64_t>(std::llround(lateness_ms * 1000.0));
+        const auto tick = static_cast<std::int64_t>(config.tick_us);
+        const std::int64_t d = arrival - tick_now_us;
+        const std::int64_t k = d >= 0 ? (d + tick - 1) / tick : -((-d) / tick);  // ceil(d / tick)
+        return static_cast<float>(tick_now_us + k * tick - at_zero) / 1000.0f;
+    }
+
+    // on_time_delay_ms() for the packets that start in the tick from media_us:
+    // one for packets of a tick or longer, all of them when they are shorter.
+    float on_time_for_tick_ms(double lateness_ms, std::int64_t media_us) const {
+        const std::int64_t packet_us = last_packet_frames > 0 ? frames_to_us(last_packet_frames) : config.tick_us;
+        float d = on_time_delay_ms(lateness_ms, media_us);
+        for (std::int64_t m = packet_us; m < static_cast<std::int64_t>(config.tick_us); m += packet_us)
+            d = std::max(d, on_time_delay_ms(lateness_ms, media_us + m));
+        return d;
     }
 
     // The bucket holding the quantile: the first whose cumulative mass
@@ -307,12 +331,21 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         return b;
     }
 
-    float target_delay_ms() {
+    // The target for the packet whose first sample has media time media_us:
+    // the quantile of recent lateness (the largest lateness recently seen in
+    // its bucket, so that on a steady network it is exact), rounded up to the
+    // tick grid for that packet. Rounding at the time of use, not at the time
+    // of observation, matters when the sender's clock drifts: the packets'
+    // phase against the ticks then turns, and requirements rounded in an
+    // older phase would hold the target up to a quantile's memory of
+    // drift above what is needed.
+    float target_delay_ms(std::int64_t media_us) {
         float target = static_cast<float>(config.initial_delay_ms);
         if (delay_samples >= min_statistics && histogram_mass > 0.0f) {
             const std::size_t b = quantile_bucket();
-            target = peak_ms(bucket_max[b]);
-            target = std::clamp(target, static_cast<float>(b) * histogram_bucket_ms, static_cast<float>(b + 1) * histogram_bucket_ms);
+            const float lateness = std::clamp(peak_ms(bucket_max[b]), static_cast<float>(b) * histogram_bucket_ms,
+                                              static_cast<float>(b + 1) * histogram_bucket_ms);
+            target = on_time_for_tick_ms(lateness, media_us);
         }
         return std::clamp(target, static_cast<float>(config.min_delay_ms), static_cast<float>(config.max_delay_ms));
     }
@@ -362,7 +395,6 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         ++histogram_version;
         scans_due = 0;
         for (bucket_peak& h : bucket_max) h = {};
-        recent_peak = {};
         histogram_mass = 0.0f;
         delay_samples = 0;
         have_transit = false;
@@ -402,9 +434,9 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     }
 
     // Decodes the packet `seq` (present) and appends it, with time stretching
-    // when the delay is off target. Returns false if the payload failed.
-    // `trim_error_ms`: delay above trim_floor_ms(), what near silence may lose.
-    bool decode_packet(std::int64_t seq, float delay_error_ms, float trim_error_ms) {
+    // when the delay is off target (`delay_error_ms`: delay minus target).
+    // Returns false if the payload failed.
+    bool decode_packet(std::int64_t seq, float delay_error_ms) {
         packet_slot& s = slot_of(seq);
         // Decoded in place, at the end of the unplayed audio (not through scratch: one copy less of cold memory).
         float* const dst = sync_end();
@@ -435,12 +467,18 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         in_dtx = false;
         auto frames = static_cast<std::size_t>(n);
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
-        // Near silence: cutting it is inaudible, so any delay above the trim
-        // floor goes here, to the sample (not just beyond the hysteresis, as
-        // in speech), but never below it.
+        const bool off_target = delay_error_ms < -stretch_margin_ms || ms_to_frames(delay_error_ms) > 0;
+        // Mean power in dBov (measure_level's rms, without its peak pass).
+        const float level_dbov =
+            off_target ? 10.0f * std::log10(sum_squares(dst, frames * channels) / static_cast<float>(frames * channels) + 1e-13f) : 0.0f;
+        // Near silence: cutting it is inaudible, so any delay above the
+        // target goes here, to the sample (not just beyond the hysteresis, as
+        // in speech), but never below it. Delay above the target is waste:
+        // the target is a point of the tick grid, and a packet is no more
+        // likely to be in time at any delay short of the next one.
         std::size_t skip = 0;
-        if (trim_error_ms > 0.0f && ms_to_frames(trim_error_ms) > 0 && measure_level({dst, frames * channels}).rms < silence_drop_dbov) {
-            skip = std::min(frames, ms_to_frames(trim_error_ms));
+        if (ms_to_frames(delay_error_ms) > 0 && level_dbov < silence_drop_dbov) {
+            skip = std::min(frames, ms_to_frames(delay_error_ms));
             stats.silence_skipped_samples += skip;
             if (skip == frames) return true;
             frames -= skip;
@@ -450,7 +488,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         sync_frames += frames;
         // Too little delay and a quiet frame: lengthen the quiet part. Speech
         // stretching needs 30 ms decoded, which a starving buffer does not have.
-        if (delay_error_ms < -stretch_margin_ms && measure_level({dst, frames * channels}).rms < silence_drop_dbov + 10.0f) {
+        if (delay_error_ms < -stretch_margin_ms && level_dbov < silence_drop_dbov + 10.0f) {
             const auto extra = std::min<std::size_t>(
                 sync_room(), static_cast<std::size_t>(-delay_error_ms * static_cast<float>(format.sample_rate_hz) / 1000.0f));
             std::fill_n(sync_end(), extra * channels, 0.0f);
@@ -460,6 +498,15 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         if (!stretcher) return true;
         // Asymmetric: below target costs late packets, above it only delay.
         if (delay_error_ms < -stretch_margin_ms) {
+            stretch_tail(delay_error_ms);
+            return true;
+        }
+        // What is left inside the band (less than a pitch period above the
+        // target after a drain or a rewind) waits for a quiet frame, where the
+        // stretcher cuts by any length: it is taken exactly there, instead of
+        // staying until the next pause. The level test first: a pitch
+        // analysis per packet costs more than the rest of get().
+        if (!draining && ms_to_frames(delay_error_ms) > 0 && delay_error_ms <= hysteresis && level_dbov <= quiet_cut_dbov) {
             stretch_tail(delay_error_ms);
             return true;
         }
@@ -566,11 +613,16 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     // Fills the sync buffer up to `want` frames.
     void fill(std::size_t want, std::int64_t now_us) {
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
+        tick_now_us = now_us;
         for (int guard = 0; sync_frames < want && guard < 64; ++guard) {
-            const float target = target_delay_ms();
+            const std::int64_t q = held ? next_held() : -1;
+            // The target is for the packet played next: after a pause, the one that ends it.
+            const bool waiting = state == playout_state::waiting;
+            const std::int64_t next_media = q >= 0 && (waiting || slot_of(q).ts > decode_ts) ? slot_of(q).ts : decode_ts;
+            const float target = target_delay_ms(ts_to_us(next_media));
             stats.target_delay_ms = target;
-            if (state == playout_state::waiting) {
-                const std::int64_t first = held ? next_held() : -1;
+            if (waiting) {
+                const std::int64_t first = q;
                 if (first < 0) {
                     append_silence(want - sync_frames);
                     return;
@@ -593,7 +645,6 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             // Time stretching needs 30 ms of decoded audio: decode ahead when the delay is off target.
             if (stretcher && (error > (draining ? drain_exit_ms : hysteresis) || error < -stretch_margin_ms))
                 want = std::max(want, stretcher->min_input_frames());
-            const std::int64_t q = next_held();
             if (q < 0) {
                 // Nothing to play: a pause in the stream (DTX) or packets that are late.
                 want = std::min(want, tick_frames);
@@ -702,22 +753,17 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             const std::int64_t frames = s.frames;
             const std::int64_t ts = s.ts;
             // The media clock moves to this packet first: after an underrun it
-            // was past it (its time was concealed), and the delay it needed is
-            // the one the rewind gives, not the shorter one it came too late for.
+            // was past it (its time was concealed, and the rewind plays it now).
             decode_ts = ts;
-            if (sync_frames < tick_frames) {
-                // Needed now. Had the delay been shorter by `slack`, it would still
-                // have been in time: ticks come every tick_us, so its first sample
-                // (sync_frames into this tick) could have moved earlier by its offset
-                // in this tick plus the whole ticks that passed since it arrived.
-                const std::int64_t waited_ticks = (now_us - s.arrival_us) / static_cast<std::int64_t>(config.tick_us);
-                const float slack_ms = static_cast<float>(frames_to_us(static_cast<std::int64_t>(sync_frames)) +
-                                                          waited_ticks * static_cast<std::int64_t>(config.tick_us)) / 1000.0f;
-                observe_required(current_delay_ms(now_us) - slack_ms);
-            }
+            // Needed now (not decoded ahead): how late it came is one
+            // observation; lateness is measured from its arrival, so it is the
+            // same whether it came in time or was played by a rewind. Packets
+            // that bunch up after a delay spike are decoded ahead of need, so a
+            // spike that drains counts once, not once per packet.
+            if (sync_frames < tick_frames)
+                observe_lateness(static_cast<float>(s.arrival_us - ts_to_us(ts) - reference_offset()) / 1000.0f);
             const float err = adapting ? current_delay_ms(now_us) - target : 0.0f;
-            const float trim_err = adapting ? current_delay_ms(now_us) - trim_floor_ms(target) : 0.0f;
-            if (decode_packet(q, err, trim_err)) last_packet_frames = frames;
+            if (decode_packet(q, err)) last_packet_frames = frames;
             decode_ts = ts + frames_to_ts(frames);
             ++next_seq;
         }
@@ -865,9 +911,8 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
     }
     if (m.state == playout_state::playing && seq < m.next_seq) {
         ++m.stats.packets_late;
-        // It needed at least the delay we have now plus how late it is.
         const std::int64_t late_us = arrival_us - (m.ts_to_us(ts) + m.reference_offset());
-        m.observe_required(static_cast<float>(late_us) / 1000.0f);
+        m.observe_lateness(static_cast<float>(late_us) / 1000.0f);
         return status::ok;
     }
     if (seq < m.highest_seq) ++m.stats.packets_reordered;

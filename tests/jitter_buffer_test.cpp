@@ -53,6 +53,11 @@ class frame_decoder final : public tutti::decoder {
 public:
     enum class mode { constant, tone };
     explicit frame_decoder(mode m = mode::constant) : mode_(m) { decoded_.reserve(100000); }
+    // Tone mode: the tone's frequency, and the first frame played at -49 dBov
+    // (quiet: below the stretcher's -40 dBov, above the -55 dBov of near silence).
+    frame_decoder(double tone_hz, std::uint32_t quiet_from) : mode_(mode::tone), tone_hz_(tone_hz), quiet_from_(quiet_from) {
+        decoded_.reserve(100000);
+    }
 
     tutti::audio_format format() const noexcept override { return {rate, 1, 20000}; }
     std::ptrdiff_t frames_in(std::span<const std::uint8_t> p) const noexcept override {
@@ -63,7 +68,7 @@ public:
         if (pcm.frames() < frame) return tutti::as_count(status::buffer_too_small);
         const auto index = static_cast<std::uint32_t>(p[0] << 8 | p[1]);
         if (decoded_.size() < decoded_.capacity()) decoded_.push_back(index);
-        fill(pcm.subview(0, frame), mode_ == mode::constant ? value_of(index) : 0.3f);
+        fill(pcm.subview(0, frame), mode_ == mode::constant ? value_of(index) : index >= quiet_from_ ? 0.005f : 0.3f);
         return static_cast<std::ptrdiff_t>(frame);
     }
     std::ptrdiff_t conceal(tutti::interleaved_view<float> pcm) noexcept override {
@@ -81,15 +86,17 @@ private:
             if (mode_ == mode::constant) {
                 pcm(0, i) = level;
             } else {
-                pcm(0, i) = level * static_cast<float>(std::sin(2.0 * std::numbers::pi * 200.0 * static_cast<double>(phase_) / rate));
-                phase_ = (phase_ + 1) % (rate / 200);
+                pcm(0, i) = level * static_cast<float>(std::sin(2.0 * std::numbers::pi * tone_hz_ * static_cast<double>(phase_) / rate));
+                ++phase_;
             }
         }
     }
     mode mode_;
     std::vector<std::uint32_t> decoded_;
     std::uint64_t conceal_calls_ = 0;
-    std::uint32_t phase_ = 0;
+    std::uint64_t phase_ = 0;
+    double tone_hz_ = 200.0;
+    std::uint32_t quiet_from_ = 0xFFFFFFFF;
 };
 
 // One packet to deliver.
@@ -692,6 +699,54 @@ TEST(JitterBuffer, SenderDriftPlus1000PpmForTenMinutes) { drift_test("drift_fast
 // unplayed audio preceded by the end of what was already played.
 TEST(JitterBuffer, SenderDriftMinus1000PpmForTenMinutes) { drift_test("drift_slow"); }
 
+// Mean playout delay (the buffer's current_delay_ms) over the ticks from 10 s
+// to the end of the stream, ticks starting at `phase_us`.
+double mean_delay_ms(const tutti_bench::network_trace& trace, std::int64_t phase_us) {
+    frame_decoder d(frame_decoder::mode::tone);
+    tutti::jitter_buffer_config c;
+    c.rtp_clock_hz = rate;
+    auto jb = make(c, d);
+    if (!jb) return 0.0;
+    const auto arrivals = trace.arrivals();
+    std::vector<float> out(frame);
+    std::size_t next = 0;
+    double sum = 0.0;
+    std::size_t n = 0;
+    for (std::int64_t now = phase_us; next < arrivals.size(); now += tick_us) {
+        for (; next < arrivals.size() && arrivals[next].arrival_us <= now; ++next) {
+            const auto& p = trace.packets[arrivals[next].packet];
+            EXPECT_EQ(jb->insert({p.sequence, p.timestamp, p.ssrc, 0, p.marker}, payload_of(p.frame), arrivals[next].arrival_us), status::ok);
+        }
+        EXPECT_EQ(jb->get({out.data(), frame, 1}, now), status::ok);
+        if (now < 10000000) continue;
+        sum += jb->stats().current_delay_ms;
+        ++n;
+    }
+    return n ? sum / static_cast<double>(n) : 0.0;
+}
+
+// Drift costs no delay. Against the tick grid, a sender 1000 ppm fast or slow
+// turns its packets' phase once every 20 s: the delay at which a packet is in
+// time for its tick sweeps a whole tick, so the fair comparison is the same
+// packets without drift averaged over tick phases (eight, 2.5 ms apart). The
+// target must follow the sweep: when each packet's need was recorded already
+// rounded to the tick grid in its own phase, the quantile's memory (a few
+// hundred packets, several ms of drift) held it 2 ms (fast) to 4.4 ms (slow)
+// above the no-drift mean. The slow sender is allowed 1 ms more: the
+// reference (the fastest packet of the last 2 s) is then up to 2 s old,
+// so current_delay_ms reads up to 2 ms more than the delay above the
+// fastest packet now.
+TEST(JitterBuffer, DriftCostsNoDelay) {
+    for (const auto& [scenario, allowed_ms] : {std::pair{"drift_fast", 1.0}, std::pair{"drift_slow", 2.0}}) {
+        const auto trace = tutti_bench::make_trace(scenario, 11, 9000, rate);
+        const double drift = mean_delay_ms(trace, 3000);
+        double phases = 0.0;
+        for (int k = 0; k < 8; ++k) phases += mean_delay_ms(without_drift(trace), 3000 + k * 2500) / 8.0;
+        EXPECT_LE(drift, phases + allowed_ms) << scenario << ": " << drift << " ms with drift, " << phases << " ms without";
+        EXPECT_GE(drift, phases - 2.0) << scenario << ": " << drift << " ms with drift, " << phases << " ms without";
+    }
+}
+
 // A delay spike that drains (packets held up to 150 ms, then arriving all
 // together): the rewind that plays the late packets puts the delay far above
 // target, and the drain must take it back to the target, not stop anywhere
@@ -729,6 +784,30 @@ TEST(JitterBuffer, DelaySpikeDrainsBackToTarget) {
         ASSERT_LT(excess, 2.5f) << "tick " << k << ": " << excess << " ms above target";
         ASSERT_GT(excess, -2.0f) << "tick " << k << ": " << -excess << " ms below target";
     }
+}
+
+// A residual above the target that speech splices cannot take (less than a
+// pitch period, inside the hysteresis) is cut at the next quiet frame, to the
+// sample, instead of waiting for a pause. A 140 Hz tone (57-sample periods at
+// 8 kHz); packet 300 comes one tick late: it is concealed for a tick and then
+// played (the delay rises by 20 ms), and the drain takes periods until the
+// delay is about 1 ms off the target. From frame 400 the tone is at -49 dBov:
+// quiet for the stretcher (below -40 dBov), too loud to drop as near silence
+// (-55 dBov).
+TEST(JitterBuffer, QuietFrameTakesTheResidualAboveTarget) {
+    frame_decoder d(140.0, 400);
+    tutti::jitter_buffer_config c;
+    c.rtp_clock_hz = rate;
+    auto jb = make(c, d);
+    ASSERT_TRUE(jb);
+    std::vector<packet> packets = stream(600, 1000, 0, 1, 0, 13000);
+    packets[300].arrival_us += tick_us;
+    const replay r = run(*jb, packets, 600);
+    const auto excess = [&](std::size_t k) { return r.stats[k].current_delay_ms - r.stats[k].target_delay_ms; };
+    EXPECT_GT(r.stats[310].accelerate_samples, 0u) << "the rewind should have been drained (test premise)";
+    for (std::size_t k = 310; k < 400; ++k)  // the premise: a residual speech cannot take
+        ASSERT_GT(std::fabs(excess(k)), 0.5f) << "tick " << k << " (test premise)";
+    for (std::size_t k = 402; k < 600; ++k) ASSERT_LT(std::fabs(excess(k)), 0.13f) << "tick " << k;  // one sample
 }
 
 // A sender that sends in bursts, as ffmpeg -re does (it paces its input in

@@ -12,15 +12,27 @@
 //   * Delay is measured, not guessed: every packet's arrival offset
 //     a = arrival_time - timestamp/clock is compared with the smallest offset
 //     seen in the last `reference_window_ms` (the "fastest" recent packet).
-//     When a packet is decoded, the playout delay it *required* is recorded:
-//     the current delay minus the slack it had (the audio still ahead of it
-//     plus the whole ticks it waited), i.e. the smallest delay on the tick grid
-//     at which it would still have been on time. A histogram of required
-//     delays (0.25 ms buckets) with exponential forgetting (NetEq's
-//     DelayManager idea) gives the `quantile`; the target is the largest
-//     required delay recently seen in that bucket (exact, not the bucket's
-//     edge), clamped to [min_delay_ms, max_delay_ms]. Because the reference is
-//     the minimum over a sliding window, a sender clock that runs fast or slow
+//     When a packet is decoded at the tick that needs it, or arrives after
+//     its time was concealed, its lateness (its offset above that reference)
+//     goes into a histogram (0.25 ms buckets) with exponential forgetting
+//     (NetEq's DelayManager idea).
+//   * The target is on the tick grid. get() takes in what has arrived by
+//     each tick, so a packet is in time at playout delay D exactly when it
+//     arrived by the tick that plays its first sample: the delays that count
+//     lie on a grid one tick apart, whose phase is where the packet's media
+//     time falls against the ticks. The target is the `quantile` of recent
+//     lateness (the largest lateness recently seen in that bucket: exact, not
+//     the bucket's edge) rounded up to that grid for the packet played next,
+//     clamped to [min_delay_ms, max_delay_ms]. Any delay above that grid
+//     point is waste: no packet is more likely to be in time short of the
+//     next one. Rounding when the target is used, not when a packet is
+//     observed, matters when the sender's clock drifts: the packets' phase
+//     against the ticks then turns (a whole tick per 20 s at 1000 ppm), and
+//     needs rounded in older phases would hold the target up to the
+//     quantile's memory of drift (several ms) above the grid point. Under
+//     drift the delay therefore sweeps one tick per turn, as it must for any
+//     receiver that plays on a tick grid; because the reference is the
+//     minimum over a sliding window, a sender clock that runs fast or slow
 //     only moves the reference: drift never grows or starves the buffer.
 //     Playout starts once the first packet has waited `initial_delay_ms`
 //     (default 0, as SpeexDSP and NetEq start); the delay is not changed until
@@ -32,22 +44,25 @@
 //     (DTX gaps, between talkspurts) it simply shortens or lengthens the
 //     silence, which costs nothing audible; a decoded frame of near silence
 //     (below -55 dBov) is cut to the sample, without the hysteresis, down to
-//     the target or the largest delay a recent packet required, whichever is
-//     higher (so a steady network plays on the tick grid's floor without
-//     late packets). Far above target (a delay spike drained) up to three
-//     splices are made per packet, like NetEq's fast accelerate, and the
-//     drain goes on until the delay is back at the target (within 0.5 ms, and
-//     never below it: a pitch period that does not fit is not taken, a quiet
-//     segment is cut by exactly what is left), not only into the hysteresis
-//     band; inside the band it stops at the first splice that does not fit
-//     (the rest goes in the next pause). It never drops or inserts whole
-//     frames in the middle of speech.
+//     the target, and a residual inside the hysteresis (less than a pitch
+//     period, which speech splices cannot take) is cut exactly at the next
+//     quiet frame (below -40 dBov, where the stretcher splices without
+//     periodicity), not left until the next pause. Far above target (a delay
+//     spike drained) up to three splices are made per packet, like NetEq's
+//     fast accelerate, and the drain goes on until the delay is back at the
+//     target (within 0.5 ms, and never below it: a pitch period that does not
+//     fit is not taken, a quiet segment is cut by exactly what is left), not
+//     only into the hysteresis band; inside the band it stops at the first
+//     splice that does not fit (the rest goes in the next quiet frame or
+//     pause). It never drops or inserts whole frames in the middle of speech.
 //   * A missing packet at its playout time is recovered from the next packet's
 //     in-band FEC when that packet is already here (Opus LBRR), otherwise the
 //     decoder's PLC conceals it; after `max_conceal_ms` of consecutive loss the
 //     output fades to silence, and the first packet after the outage restarts
-//     playout cleanly. A packet that arrives after its time was concealed is
-//     counted late and dropped.
+//     playout cleanly. A packet that arrives after its time began to be
+//     concealed is played if it is at most `max_rewind_ms` late (the delay
+//     grows by what was concealed, as after NetEq's expand and merge, and the
+//     drain takes it back); a later one is counted late and dropped.
 //   * Sequence numbers and timestamps are unwrapped to 64 bits; an SSRC change
 //     restarts the stream. A packet that jumps — a timestamp jump larger than
 //     `resync_threshold_ms`, more than `capacity_packets` ahead of playout (a
@@ -84,7 +99,7 @@ struct jitter_buffer_config {
     std::uint32_t min_delay_ms = 0;       ///< target playout delay is never below this
     std::uint32_t max_delay_ms = 1000;    ///< ... nor above this
     std::uint32_t initial_delay_ms = 0;   ///< delay the first packet waits before playout starts (no statistics yet)
-    float quantile = 0.97f;               ///< share of recent packets that must arrive in time
+    float quantile = 0.95f;               ///< share of recent packets that must arrive in time (the target is this quantile of lateness, rounded up to the tick grid)
     float forget_factor = 0.985f;         ///< per packet weight of the delay history (~1/(1-f) packets)
     std::uint32_t reference_window_ms = 2000;  ///< how long the fastest packet stays the reference
     std::uint32_t hysteresis_ms = 5;      ///< delay above target tolerated before accelerating
