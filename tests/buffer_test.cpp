@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <type_traits>
 
 #include "tutti/format.hpp"
 #include "tutti/status.hpp"
@@ -61,6 +62,10 @@ TEST(InterleavedView, IndexesFramesAndChannels) {
     tutti::interleaved_view<const float> c = v;
     EXPECT_EQ(c.frames(), 3u);
 }
+
+// Two registers' worth, so a view passed by value is passed in registers (see buffer.hpp).
+static_assert(sizeof(tutti::interleaved_view<float>) == sizeof(float*) + 2 * sizeof(std::uint32_t));
+static_assert(std::is_trivially_copyable_v<tutti::interleaved_view<float>>);
 
 TEST(Status, CountsAndStrings) {
     EXPECT_EQ(tutti::status_of(12), tutti::status::ok);

@@ -34,7 +34,9 @@ class interleaved_view {
 public:
     constexpr interleaved_view() noexcept = default;
     constexpr interleaved_view(T* data, std::size_t frames, std::size_t channels) noexcept
-        : data_(data), frames_(frames), channels_(channels) {}
+        : data_(data), frames_(static_cast<std::uint32_t>(frames)), channels_(static_cast<std::uint32_t>(channels)) {
+        assert(frames <= UINT32_MAX && channels <= UINT32_MAX);
+    }
 
     /// A const view of the same samples.
     constexpr operator interleaved_view<const T>() const noexcept { return {data_, frames_, channels_}; }
@@ -43,7 +45,7 @@ public:
     constexpr std::size_t channels() const noexcept { return channels_; }
     constexpr T* data() const noexcept { return data_; }
     /// All samples, frames() * channels() of them.
-    constexpr std::span<T> samples() const noexcept { return {data_, frames_ * channels_}; }
+    constexpr std::span<T> samples() const noexcept { return {data_, std::size_t{frames_} * channels_}; }
     /// Sample of `channel` in `frame`.
     constexpr T& operator()(std::size_t channel, std::size_t frame) const noexcept {
         assert(channel < channels_ && frame < frames_);
@@ -56,9 +58,13 @@ public:
     }
 
 private:
+    // 16 bytes, so a view passed by value travels in two registers. At 24 bytes
+    // it went through the stack, and the callee's 16-byte load of two 8-byte
+    // stores could not be forwarded: it waited for the whole store buffer to
+    // drain, cache misses and all (most of a many-rooms tick's input stage).
     T* data_ = nullptr;
-    std::size_t frames_ = 0;
-    std::size_t channels_ = 0;
+    std::uint32_t frames_ = 0;
+    std::uint32_t channels_ = 0;
 };
 
 /// Channels stored one after another, `stride()` samples apart (the layout kernels like best).
