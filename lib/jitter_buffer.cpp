@@ -973,6 +973,7 @@ void jitter_buffer::prefetch(unsigned stage) const noexcept {
     __builtin_prefetch(m.bucket_max.data() + m.cached_bucket);
     __builtin_prefetch(m.reference.data() + (m.ref_head + m.ref_size) % reference_capacity);
     __builtin_prefetch(&m.dec);  // insert() asks it how long the packet is
+    __builtin_prefetch(m.seen.data() + (static_cast<std::size_t>(m.highest_seq + 1) % seen_window) / 64);  // (duplicate check)
 }
 
 std::size_t jitter_buffer::tick_frames() const noexcept { return impl_->tick_frames; }
