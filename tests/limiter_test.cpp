@@ -129,7 +129,8 @@ TEST(Limiter, StereoSharesOneGain) {
 // The short blocks of a narrowband limiter (8 samples at 8 kHz) take their peak
 // inline instead of from the SIMD kernel: the output and the counters are bit
 // for bit what a limiter built on the scalar kernel's peak_abs gives, with
-// loud bursts, -0, NaN and infinities in the input.
+// loud bursts, -0, NaN and infinities in the input. (Also the reference for the
+// shortcut below the knee: same output and counters.)
 TEST(Limiter, ShortBlocksMatchTheScalarKernelBitForBit) {
     const tutti::kernel_table* scalar = tutti::kernels_for(tutti::simd_level::scalar);
     ASSERT_NE(scalar, nullptr);
@@ -137,7 +138,8 @@ TEST(Limiter, ShortBlocksMatchTheScalarKernelBitForBit) {
     tutti::limiter lim(config);
     const tutti::limiter model_curve(config);
     // The reference: the documented algorithm, 1 ms blocks, scalar kernels throughout.
-    float envelope = 0.0f, gain = 1.0f;
+    float envelope = 0.0f, gain = 1.0f, min_gain = 1.0f;
+    std::uint64_t blocks = 0, limited = 0;
     const float release = std::exp(-1.0f / config.release_ms);
     std::mt19937 rng(9);
     std::normal_distribution<float> noise(0.0f, 0.3f);
@@ -155,11 +157,17 @@ TEST(Limiter, ShortBlocksMatchTheScalarKernelBitForBit) {
             const float target = model_curve.gain_for(envelope);
             if (target != 1.0f || gain != 1.0f) scalar->gain_ramp(b, b, gain, target, 8);
             gain = target;
+            ++blocks;
+            limited += target < 1.0f ? 1 : 0;
+            min_gain = std::min(min_gain, target);
         }
         scalar->clamp(want.data(), want.data(), config.ceiling, 160);
         lim.process(x);
         for (std::size_t i = 0; i < 160; ++i)
             ASSERT_EQ(std::memcmp(&x[i], &want[i], sizeof(float)), 0) << "tick " << tick << " sample " << i << ": " << x[i] << " vs " << want[i];
         ASSERT_EQ(lim.stats().gain, gain) << tick;
+        ASSERT_EQ(lim.stats().blocks, blocks) << tick;
+        ASSERT_EQ(lim.stats().blocks_limited, limited) << tick;
+        ASSERT_EQ(lim.stats().min_gain, min_gain) << tick;
     }
 }

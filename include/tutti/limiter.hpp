@@ -61,23 +61,27 @@ public:
     /// Limits `samples` (interleaved, config().channels per frame) in place.
     void process(std::span<float> samples) noexcept {
         const std::size_t block = block_frames_ * config_.channels;
-        for (std::size_t start = 0; start < samples.size(); start += block) {
+        const float attack = 1.0f - release_coef_;
+        std::uint64_t blocks = 0;
+        for (std::size_t start = 0; start < samples.size(); start += block, ++blocks) {
             const std::size_t n = std::min(block, samples.size() - start);
             float* x = samples.data() + start;
             float peak = n <= 16 ? small_peak(x, n) : peak_abs(x, n);
             if (!(peak <= max_envelope)) peak = max_envelope;  // inf (NaN is already ignored by peak_abs)
-            envelope_ = peak > envelope_ ? peak : release_coef_ * envelope_ + (1.0f - release_coef_) * peak;
+            envelope_ = peak > envelope_ ? peak : release_coef_ * envelope_ + attack * peak;
+            // Below the knee with the gain at 1 (nearly always): the block passes
+            // unchanged and no counter moves, so the envelope is all there is to do.
+            if (envelope_ <= config_.threshold && gain_ == 1.0f) continue;
             const float target = gain_for(envelope_);
             if (target != 1.0f || gain_ != 1.0f) gain_ramp(x, x, gain_, target, n);
             gain_ = target;
-            ++stats_.blocks;
             if (target < 1.0f) ++stats_.blocks_limited;
             stats_.min_gain = std::min(stats_.min_gain, target);
         }
+        stats_.blocks += blocks;
         stats_.gain = gain_;
         clamp(samples.data(), samples.data(), config_.ceiling, samples.size());
     }
-
     /// Forgets the envelope and the counters.
     void reset() noexcept {
         envelope_ = 0.0f;
