@@ -8,6 +8,7 @@
 // JSON output into the tables in bench/README.md.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -158,6 +159,28 @@ void register_all() {
             }
         }
 
+    // G.711 encoding as main did it before the G.711 kernels: the best level's
+    // float_to_s16, then one table lookup per sample (the scalar encode_s16).
+    for (std::size_t f : frames)
+        for (const bool a_law : {false, true}) {
+            const std::string name = std::string(a_law ? "g711_a_encode" : "g711_mu_encode") + "/baseline/N:1/frame:" + std::to_string(f);
+            benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& st) {
+                const auto& fastest = *tutti::kernels_for(tutti::best_simd_level());
+                const auto& table = a_law ? tutti::kernels_for(simd_level::scalar)->a_law : tutti::kernels_for(simd_level::scalar)->mu_law;
+                streams<float> a(1, f);
+                std::vector<std::uint8_t> codes(f);
+                one_input(st, f, 5, [&] {
+                    std::int16_t s16[256];
+                    for (std::size_t done = 0; done < f;) {
+                        const std::size_t m = std::min<std::size_t>(256, f - done);
+                        fastest.float_to_s16(a.data.data() + done, s16, m);
+                        table.encode_s16(s16, codes.data() + done, m);
+                        done += m;
+                    }
+                });
+            });
+        }
+
     for (std::size_t f : frames)
         for (simd_level l : levels()) {
             const std::string name_tail = "/" + std::string(tutti::to_string(l)) + "/N:1/frame:" + std::to_string(f);
@@ -184,6 +207,23 @@ void register_all() {
             reg("clamp", 8, [](const table& t, float* x, float*, std::int16_t*, std::int16_t*, std::size_t n) { t.clamp(x, x, 0.9f, n); });
             reg("peak_abs", 4, [](const table& t, float* x, float*, std::int16_t*, std::int16_t*, std::size_t n) { benchmark::DoNotOptimize(t.peak_abs(x, n)); });
             reg("sum_squares", 4, [](const table& t, float* x, float*, std::int16_t*, std::int16_t*, std::size_t n) { benchmark::DoNotOptimize(t.sum_squares(x, n)); });
+            // G.711 (tutti/codecs/g711.hpp goes through these): floats -> codes,
+            // codes -> floats, and the exact sum of squares behind g711_level_dbov.
+            auto reg_g711 = [&](const char* kernel, std::size_t bytes_per_sample, auto body) {
+                benchmark::RegisterBenchmark((kernel + name_tail).c_str(), [=](benchmark::State& st) {
+                    streams<float> a(1, f);
+                    std::vector<std::uint8_t> codes(f);
+                    std::mt19937 rng(9);
+                    for (auto& c : codes) c = static_cast<std::uint8_t>(rng());
+                    one_input(st, f, bytes_per_sample, [&] { body(*k, a.data.data(), codes.data(), f); });
+                });
+            };
+            reg_g711("g711_mu_encode", 5, [](const table& t, float* x, std::uint8_t* c, std::size_t n) { t.mu_law.encode(x, c, n); });
+            reg_g711("g711_a_encode", 5, [](const table& t, float* x, std::uint8_t* c, std::size_t n) { t.a_law.encode(x, c, n); });
+            reg_g711("g711_mu_decode", 5, [](const table& t, float* x, std::uint8_t* c, std::size_t n) { t.mu_law.decode(c, x, n); });
+            reg_g711("g711_a_decode", 5, [](const table& t, float* x, std::uint8_t* c, std::size_t n) { t.a_law.decode(c, x, n); });
+            reg_g711("g711_mu_sum_squares", 1, [](const table& t, float*, std::uint8_t* c, std::size_t n) { benchmark::DoNotOptimize(t.mu_law.sum_squares(c, n)); });
+            reg_g711("g711_a_sum_squares", 1, [](const table& t, float*, std::uint8_t* c, std::size_t n) { benchmark::DoNotOptimize(t.a_law.sum_squares(c, n)); });
             reg("limiter", 8, [l](const table&, float* x, float*, std::int16_t*, std::int16_t*, std::size_t n) {
                 // The limiter calls the active kernels: run it at this level.
                 static tutti::limiter lim;

@@ -208,8 +208,176 @@ inline float sum_squares(const float* src, std::size_t n) {
     return s;
 }
 
+// ---------------------------------------------------------------------------
+// G.711 (tutti/codecs/g711.hpp), bit-exact with the tables of the scalar
+// reference (lib/codecs/g711_tables.hpp) for every input.
+//
+// Why in this vocabulary rather than as AVX2/AVX-512 intrinsics beside a scalar
+// fallback: both directions need only a per-lane "position of the highest set
+// bit" and a per-lane shift by it, and the float format gives both on every
+// target (an int32 -> float conversion computes the exponent; assembling a
+// float from exponent and mantissa bits shifts by it). So one body in 32-bit
+// lanes, over about twenty one-line integer ops per target, serves SSE2 and
+// NEON as well. 16-bit lanes would hold twice the codes per vector, but need a
+// per-lane 16-bit shift or byte shuffle that SSE2 lacks and AVX2 only has as
+// pshufb + pmullw: per-target bodies, for perhaps 1.5x on kernels that already
+// take about 20-40 ns per 20 ms packet (bench/kernels_bench, g711_*).
+//
+// Segment s and interval i, packed as the 7-bit code s << 4 | i, are the biased
+// exponent and the top 4 mantissa bits of a float: a float whose bits are
+// ((s << 4 | i) + g711_exponent_bias) << 19 has the value (16 + i) << (s + 3),
+// the bottom of interval i of segment s at the 16-bit scale where segment 0
+// starts at 128 (µ-law after its bias of 132; A-law above 256).
+inline constexpr std::int32_t g711_exponent_bias = (127 + 7) << 4;  // 2^7 = segment 0, interval 0
+inline constexpr std::int32_t g711_half_interval = 1 << 18;         // 1/32 of the leading one: mid-interval
+
+// s << 4 | i of magnitudes m in [128, 32767]: s = floor(log2 m) - 7 and i the 4
+// bits below the leading one, read off float(m) (exact below 2^24).
+inline vi32 g711_code7(vi32 m) { return sub_i32(shr_i32<19>(as_bits(to_float(m))), set1_i32(g711_exponent_bias)); }
+
+// The codes (0..255, one per int32 lane) of 16-bit samples x (int32 lanes in [-32768, 32767]).
+template <bool a_law>
+inline vi32 g711_encode_lanes(vi32 x) {
+    const vi32 negative = sar_i32<31>(x);
+    const vi32 m = vxor(x, negative);  // one's complement magnitude 0..32767, as the G.191 reference
+    const vi32 sign_bit = vand(negative, set1_i32(0x80));
+    if constexpr (a_law) {
+        // Segments 0 and 1 share the step 16, so below 512 the code is m >> 4;
+        // from 256 up it is g711_code7(m), which never exceeds m >> 4 there.
+        const vi32 c7 = min_narrow(shr_i32<4>(m), g711_code7(max_narrow(m, set1_i32(256))));
+        return vxor(c7, vxor(set1_i32(0xD5), sign_bit));  // sign 1 = +, even bits inverted
+    } else {
+        // Bias 132 (33 at 14 bits): segment boundaries become powers of two. The
+        // clip keeps the top of segment 7 at 32767.
+        const vi32 c7 = g711_code7(add_i32(min_narrow(m, set1_i32(32635)), set1_i32(132)));
+        return vxor(c7, vxor(set1_i32(0xFF), sign_bit));  // sent inverted, sign 0 = +
+    }
+}
+
+// |decoded value| of codes c (int32 lanes, 0..255): the middle of the interval,
+// built as a float from exponent and mantissa bits (see above).
+template <bool a_law>
+inline vi32 g711_magnitude_lanes(vi32 c) {
+    const vi32 c7 = vand(c, set1_i32(0x7F));
+    if constexpr (a_law) {
+        // Segment s >= 1: ((i << 4) + 264) << (s - 1), the float value itself.
+        // Segment 0 (c7 < 16) continues segment 1's step below it: 264 + 16 * (c7 - 16).
+        const vi32 t = sub_i32(vxor(c7, set1_i32(0x55)), set1_i32(16));  // c7 - 16, even bits uninverted
+        const vi32 bits = add_i32(shl_i32<19>(max_narrow(t, set1_i32(0))),
+                                  set1_i32(((g711_exponent_bias + 16) << 19) + g711_half_interval));
+        return add_i32(round_i32(from_bits(bits)), shl_i32<4>(min_narrow(t, set1_i32(0))));
+    } else {
+        // The code is sent inverted: s << 4 | i = 0x7F - c7. Value minus the bias 132.
+        const vi32 bits = sub_i32(set1_i32(((g711_exponent_bias + 0x7F) << 19) + g711_half_interval), shl_i32<19>(c7));
+        return sub_i32(round_i32(from_bits(bits)), set1_i32(132));
+    }
+}
+
+// Decoded 16-bit values of codes c. Both laws send sign bit 0 for negative.
+template <bool a_law>
+inline vi32 g711_decode_lanes(vi32 c) {
+    const vi32 negative = sub_i32(shr_i32<7>(c), set1_i32(1));  // sign bit 1 -> 0, 0 -> -1
+    return sub_i32(vxor(g711_magnitude_lanes<a_law>(c), negative), negative);  // µ-law -0 gives 0
+}
+
+template <bool a_law>
+inline vi32 g711_encode_float_lanes(const float* src) {
+    return g711_encode_lanes<a_law>(round_i32(to_s16_range(load(src))));  // float_to_s16's conversion
+}
+
+template <bool a_law>
+inline void g711_encode(const float* src, std::uint8_t* dst, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + 4 * lanes <= n; i += 4 * lanes) {
+        store_u8x4(dst + i, g711_encode_float_lanes<a_law>(src + i), g711_encode_float_lanes<a_law>(src + i + lanes),
+                   g711_encode_float_lanes<a_law>(src + i + 2 * lanes), g711_encode_float_lanes<a_law>(src + i + 3 * lanes));
+    }
+    for (; i + lanes <= n; i += lanes) store_u8(dst + i, g711_encode_float_lanes<a_law>(src + i));
+    if (i < n) {
+        float in[lanes] = {};
+        std::uint8_t out[lanes];
+        for (std::size_t k = 0; k < n - i; ++k) in[k] = src[i + k];
+        store_u8(out, g711_encode_float_lanes<a_law>(in));
+        for (std::size_t k = 0; k < n - i; ++k) dst[i + k] = out[k];
+    }
+}
+
+template <bool a_law>
+inline void g711_encode_s16(const std::int16_t* src, std::uint8_t* dst, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + lanes <= n; i += lanes) store_u8(dst + i, g711_encode_lanes<a_law>(round_i32(load_s16(src + i))));
+    if (i < n) {
+        std::int16_t in[lanes] = {};
+        std::uint8_t out[lanes];
+        for (std::size_t k = 0; k < n - i; ++k) in[k] = src[i + k];
+        store_u8(out, g711_encode_lanes<a_law>(round_i32(load_s16(in))));
+        for (std::size_t k = 0; k < n - i; ++k) dst[i + k] = out[k];
+    }
+}
+
+template <bool a_law>
+inline void g711_decode(const std::uint8_t* src, float* dst, std::size_t n) {
+    const vf scale = set1(1.0f / 32768.0f);  // exact: the table's value / 32768
+    std::size_t i = 0;
+    for (; i + lanes <= n; i += lanes) store(dst + i, mul(to_float(g711_decode_lanes<a_law>(load_u8_i32(src + i))), scale));
+    if (i < n) {
+        std::uint8_t in[lanes] = {};
+        float out[lanes];
+        for (std::size_t k = 0; k < n - i; ++k) in[k] = src[i + k];
+        store(out, mul(to_float(g711_decode_lanes<a_law>(load_u8_i32(in))), scale));
+        for (std::size_t k = 0; k < n - i; ++k) dst[i + k] = out[k];
+    }
+}
+
+template <bool a_law>
+inline void g711_decode_s16(const std::uint8_t* src, std::int16_t* dst, std::size_t n) {
+    std::size_t i = 0;
+    for (; i + lanes <= n; i += lanes) store_s16(dst + i, to_float(g711_decode_lanes<a_law>(load_u8_i32(src + i))));
+    if (i < n) {
+        std::uint8_t in[lanes] = {};
+        std::int16_t out[lanes];
+        for (std::size_t k = 0; k < n - i; ++k) in[k] = src[i + k];
+        store_s16(out, to_float(g711_decode_lanes<a_law>(load_u8_i32(in))));
+        for (std::size_t k = 0; k < n - i; ++k) dst[i + k] = out[k];
+    }
+}
+
+template <bool a_law>
+inline vi32 g711_squares(const std::uint8_t* src) {
+    const vi32 m = g711_magnitude_lanes<a_law>(load_u8_i32(src));
+    return square_u15(m);
+}
+
+template <bool a_law>
+inline std::uint64_t g711_sum_squares(const std::uint8_t* src, std::size_t n) {
+    // A square is at most 32256^2 < 2^30, so four add up in a 32-bit lane
+    // without overflow before they go to the 64-bit sum.
+    vu64 acc = zero_u64();
+    std::size_t i = 0;
+    for (; i + 4 * lanes <= n; i += 4 * lanes) {
+        const vi32 s = add_i32(add_i32(g711_squares<a_law>(src + i), g711_squares<a_law>(src + i + lanes)),
+                               add_i32(g711_squares<a_law>(src + i + 2 * lanes), g711_squares<a_law>(src + i + 3 * lanes)));
+        acc = add_u64(acc, s);
+    }
+    for (; i + lanes <= n; i += lanes) acc = add_u64(acc, g711_squares<a_law>(src + i));
+    if (i < n) {
+        // Pad with the quietest code (µ-law 0xFF: 0; A-law 0xD5: 8) and take its squares back out.
+        const std::uint8_t quiet = a_law ? 0xD5 : 0xFF;
+        const std::uint64_t quiet_square = a_law ? 64 : 0;
+        std::uint8_t in[lanes];
+        for (std::size_t k = 0; k < lanes; ++k) in[k] = k < n - i ? src[i + k] : quiet;
+        acc = add_u64(acc, g711_squares<a_law>(in));
+        return hsum_u64(acc) - quiet_square * (lanes - (n - i));
+    }
+    return hsum_u64(acc);
+}
+
+template <bool a_law>
+inline constexpr g711_kernels g711_table{&g711_encode<a_law>, &g711_encode_s16<a_law>, &g711_decode<a_law>,
+                                         &g711_decode_s16<a_law>, &g711_sum_squares<a_law>};
+
 inline constexpr kernel_table table(simd_level level) {
     return kernel_table{level,          &s16_to_float, &float_to_s16, &add_saturate_s16, &mix_saturate_s16,
                         &accumulate,    &accumulate_scaled, &mix_sum, &mix_minus, &gain_ramp,
-                        &clamp,         &peak_abs,     &sum_squares};
+                        &clamp,         &peak_abs,     &sum_squares, g711_table<false>, g711_table<true>};
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "codecs/g711_tables.hpp"
 #include "kernels_targets.hpp"
 
 namespace tutti::detail {
@@ -79,10 +80,53 @@ float sum_squares(const float* src, std::size_t n) {
     return s;
 }
 
+// G.711: one table lookup per sample (codecs/g711_tables.hpp).
+template <bool a_law>
+void g711_encode_s16(const std::int16_t* src, std::uint8_t* dst, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) dst[i] = a_law ? g711::encode_a(src[i]) : g711::encode_mu(src[i]);
+}
+
+template <bool a_law>
+void g711_encode(const float* src, std::uint8_t* dst, std::size_t n) {
+    // Through int16 in cache-sized chunks: float_to_s16's rounding and saturation.
+    constexpr std::size_t chunk = 256;
+    std::int16_t s16[chunk];
+    for (std::size_t done = 0; done < n;) {
+        const std::size_t m = n - done < chunk ? n - done : chunk;
+        float_to_s16(src + done, s16, m);
+        g711_encode_s16<a_law>(s16, dst + done, m);
+        done += m;
+    }
+}
+
+template <bool a_law>
+void g711_decode(const std::uint8_t* src, float* dst, std::size_t n) {
+    const auto& table = a_law ? g711::a_law_float : g711::mu_law_float;
+    for (std::size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+}
+
+template <bool a_law>
+void g711_decode_s16(const std::uint8_t* src, std::int16_t* dst, std::size_t n) {
+    const auto& table = a_law ? g711::a_law_s16 : g711::mu_law_s16;
+    for (std::size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+}
+
+template <bool a_law>
+std::uint64_t g711_sum_squares(const std::uint8_t* src, std::size_t n) {
+    const auto& table = a_law ? g711::a_law_squares : g711::mu_law_squares;
+    std::uint64_t sum = 0;  // < 2^30 per code: no overflow below 2^34 codes
+    for (std::size_t i = 0; i < n; ++i) sum += table[src[i]];
+    return sum;
+}
+
+template <bool a_law>
+constexpr g711_kernels g711_table{&g711_encode<a_law>, &g711_encode_s16<a_law>, &g711_decode<a_law>,
+                                  &g711_decode_s16<a_law>, &g711_sum_squares<a_law>};
+
 constexpr kernel_table kernels{simd_level::scalar, &s16_to_float, &float_to_s16, &add_saturate_s16,
                                &mix_saturate_s16,   &accumulate,   &accumulate_scaled, &mix_sum,
                                &mix_minus,          &gain_ramp,    &clamp,        &peak_abs,
-                               &sum_squares};
+                               &sum_squares,        g711_table<false>, g711_table<true>};
 }  // namespace
 
 const kernel_table* scalar_kernels() noexcept { return &kernels; }

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -279,6 +280,62 @@ TEST(G711Tables, FloatEncodeRoundsAndSaturatesLikeFloatToS16) {
             ASSERT_EQ(back[i], tutti::g711_decode_sample(law, codes[i]));
         }
     }
+}
+
+// The batch functions go through the dispatched kernels: at every SIMD level
+// this machine runs they give what the per-sample tables give, and the level
+// read off the codes is the same float, bit for bit.
+TEST(G711Tables, EveryDispatchLevelGivesTheTableResults) {
+    const tutti::simd_level before = tutti::active_simd_level();
+    std::vector<std::int16_t> all(65536);
+    for (int i = 0; i < 65536; ++i) all[static_cast<std::size_t>(i)] = static_cast<std::int16_t>(i - 32768);
+    std::vector<std::uint8_t> every_code(256);
+    for (int c = 0; c < 256; ++c) every_code[static_cast<std::size_t>(c)] = static_cast<std::uint8_t>(c);
+    std::mt19937 rng(12);
+    std::vector<std::vector<std::uint8_t>> payloads;
+    for (std::size_t n = 1; n <= 400; n += 3) {
+        std::vector<std::uint8_t> p(n);
+        const int top = 1 + static_cast<int>(rng() % 128);  // quiet to loud
+        for (auto& c : p) c = static_cast<std::uint8_t>((static_cast<int>(rng() % static_cast<unsigned>(top))) | (rng() & 0x80));
+        payloads.push_back(std::move(p));
+    }
+    ASSERT_EQ(tutti::set_simd_level(tutti::simd_level::scalar), tutti::simd_level::scalar);
+    std::vector<float> scalar_levels;
+    for (const auto law : {g711_law::mu_law, g711_law::a_law})
+        for (const auto& p : payloads) scalar_levels.push_back(tutti::g711_level_dbov(law, p));
+    for (const tutti::simd_level level : {tutti::simd_level::sse2, tutti::simd_level::avx2, tutti::simd_level::avx512,
+                                          tutti::simd_level::neon}) {
+        if (tutti::kernels_for(level) == nullptr) continue;
+        ASSERT_EQ(tutti::set_simd_level(level), level);
+        std::size_t k = 0;
+        for (const auto law : {g711_law::mu_law, g711_law::a_law}) {
+            std::vector<std::uint8_t> codes(all.size());
+            tutti::g711_encode(law, all.data(), codes.data(), all.size());
+            for (std::size_t i = 0; i < all.size(); ++i)
+                ASSERT_EQ(codes[i], tutti::g711_encode_sample(law, all[i])) << to_string(level) << " x=" << all[i];
+            std::vector<float> f(all.size());
+            tutti::s16_to_float(all.data(), f.data(), all.size());
+            tutti::g711_encode(law, f.data(), codes.data(), f.size());
+            for (std::size_t i = 0; i < all.size(); ++i)
+                ASSERT_EQ(codes[i], tutti::g711_encode_sample(law, all[i])) << to_string(level) << " float x=" << all[i];
+            std::vector<std::int16_t> s16(256);
+            std::vector<float> pcm(256);
+            tutti::g711_decode(law, every_code.data(), s16.data(), 256);
+            tutti::g711_decode(law, every_code.data(), pcm.data(), 256);
+            for (int c = 0; c < 256; ++c) {
+                const std::int16_t want = tutti::g711_decode_sample(law, static_cast<std::uint8_t>(c));
+                ASSERT_EQ(s16[static_cast<std::size_t>(c)], want) << to_string(level) << " code " << c;
+                ASSERT_EQ(pcm[static_cast<std::size_t>(c)], static_cast<float>(want) / 32768.0f) << to_string(level) << " code " << c;
+            }
+            for (const auto& p : payloads) {
+                const float got = tutti::g711_level_dbov(law, p);
+                ASSERT_EQ(std::memcmp(&got, &scalar_levels[k], sizeof got), 0)
+                    << to_string(level) << " n " << p.size() << ": " << got << " vs " << scalar_levels[k];
+                ++k;
+            }
+        }
+    }
+    tutti::set_simd_level(before);
 }
 
 // ---------------------------------------------------------------------------

@@ -265,6 +265,143 @@ TEST_P(Kernels, SumSquaresWithinRoundingOfReference) {
     }
 }
 
+// ---------------------------------------------------------------------------
+// G.711: every level against the scalar tables, for every input.
+
+const tutti::g711_kernels& law_of(const kernel_table& t, bool a_law) { return a_law ? t.a_law : t.mu_law; }
+
+// Every code at every position modulo 64 (the widest block: 4 AVX-512 vectors):
+// code (p + q) & 255 at index 256 q + p.
+std::vector<std::uint8_t> every_code_everywhere() {
+    std::vector<std::uint8_t> v(256 * 64);
+    for (std::size_t j = 0; j < v.size(); ++j) v[j] = static_cast<std::uint8_t>((j & 255) + (j >> 8));
+    return v;
+}
+
+std::vector<std::uint8_t> random_codes(std::size_t n, unsigned seed) {
+    std::mt19937 rng(seed);
+    std::vector<std::uint8_t> v(n);
+    for (auto& c : v) c = static_cast<std::uint8_t>(rng());
+    return v;
+}
+
+TEST_P(Kernels, G711EncodeS16EveryInput) {
+    std::vector<std::int16_t> all(65536 + max_offset);
+    for (std::size_t i = 0; i < all.size(); ++i) all[i] = static_cast<std::int16_t>(static_cast<int>(i % 65536) - 32768);
+    for (const bool a_law : {false, true}) {
+        for (std::size_t off = 0; off <= max_offset; ++off) {  // every value in every lane of every width
+            std::vector<std::uint8_t> want(65536), got(65536);
+            law_of(reference(), a_law).encode_s16(all.data() + off, want.data(), 65536);
+            law_of(k(), a_law).encode_s16(all.data() + off, got.data(), 65536);
+            ASSERT_EQ(want, got) << "a_law=" << a_law << " off=" << off;
+        }
+        for (std::size_t n = 0; n <= 300; ++n) {  // tails write n bytes, no more
+            std::vector<std::uint8_t> want(n + 1, 0x5A), got(n + 1, 0x5A);
+            law_of(reference(), a_law).encode_s16(all.data() + 32700, want.data(), n);
+            law_of(k(), a_law).encode_s16(all.data() + 32700, got.data(), n);
+            ASSERT_EQ(want, got) << "a_law=" << a_law << " n=" << n;
+            ASSERT_EQ(got[n], 0x5A);
+        }
+    }
+}
+
+TEST_P(Kernels, G711EncodeFloatRoundsLikeFloatToS16) {
+    constexpr float inf = std::numeric_limits<float>::infinity();
+    // Every int16 value and every half-way point between two (rounding ties),
+    // in the mixing scale, then beyond full scale and the specials.
+    std::vector<float> src;
+    for (int x = -2 * 32768 - 8; x <= 2 * 32767 + 8; ++x) src.push_back(static_cast<float>(x) / 65536.0f);
+    for (float x : {1.5f, -1.5f, 1e30f, -1e30f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), -0.0f, 0.0f,
+                    1e-40f, -1e-40f, std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()})
+        for (int r = 0; r < 67; ++r) src.push_back(x);  // in every lane position
+    const auto mixed = random_floats(max_length + max_offset, 21, 1.2f);
+    src.insert(src.end(), mixed.begin(), mixed.end());
+    for (const bool a_law : {false, true}) {
+        for (std::size_t off = 0; off <= max_offset; ++off) {
+            const std::size_t n = src.size() - off;
+            std::vector<std::uint8_t> want(n), got(n);
+            law_of(reference(), a_law).encode(src.data() + off, want.data(), n);
+            law_of(k(), a_law).encode(src.data() + off, got.data(), n);
+            ASSERT_EQ(want, got) << "a_law=" << a_law << " off=" << off;
+        }
+        for (std::size_t n = 0; n <= 300; ++n) {
+            const std::size_t off = n % (max_offset + 1);
+            std::vector<std::uint8_t> want(n + 1, 0x5A), got(n + 1, 0x5A);
+            law_of(reference(), a_law).encode(mixed.data() + off, want.data(), n);
+            law_of(k(), a_law).encode(mixed.data() + off, got.data(), n);
+            ASSERT_EQ(want, got) << "a_law=" << a_law << " n=" << n;
+            ASSERT_EQ(got[n], 0x5A);
+        }
+    }
+    // The contract's anchors: saturation, NaN as -32768, -0.0 as +0.
+    const float in[] = {1.0f, -1.0f, inf, -inf, std::numeric_limits<float>::quiet_NaN(), -0.0f};
+    std::uint8_t mu[6], a[6];
+    k().mu_law.encode(in, mu, 6);
+    k().a_law.encode(in, a, 6);
+    const std::uint8_t mu_want[] = {0x80, 0x00, 0x80, 0x00, 0x00, 0xFF}, a_want[] = {0xAA, 0x2A, 0xAA, 0x2A, 0x2A, 0xD5};
+    for (int i = 0; i < 6; ++i) {
+        EXPECT_EQ(mu[i], mu_want[i]) << i;
+        EXPECT_EQ(a[i], a_want[i]) << i;
+    }
+}
+
+TEST_P(Kernels, G711DecodeEveryCodeEverywhere) {
+    const auto all = every_code_everywhere();
+    const auto noise = random_codes(400 + max_offset, 22);
+    for (const bool a_law : {false, true}) {
+        const auto& ref = law_of(reference(), a_law);
+        const auto& got_k = law_of(k(), a_law);
+        for (std::size_t off = 0; off <= max_offset; ++off) {
+            const std::size_t n = all.size() - off;
+            std::vector<float> want(n), got(n);
+            ref.decode(all.data() + off, want.data(), n);
+            got_k.decode(all.data() + off, got.data(), n);
+            ASSERT_TRUE(bit_equal(want.data(), got.data(), n)) << "a_law=" << a_law << " off=" << off;
+            std::vector<std::int16_t> want16(n), got16(n);
+            ref.decode_s16(all.data() + off, want16.data(), n);
+            got_k.decode_s16(all.data() + off, got16.data(), n);
+            ASSERT_EQ(want16, got16) << "a_law=" << a_law << " off=" << off;
+        }
+        for (std::size_t n = 0; n <= 400; ++n) {
+            const std::size_t off = n % (max_offset + 1);
+            std::vector<float> want(n + 1, 7.0f), got(n + 1, 7.0f);
+            ref.decode(noise.data() + off, want.data(), n);
+            got_k.decode(noise.data() + off, got.data(), n);
+            ASSERT_TRUE(bit_equal(want.data(), got.data(), n + 1)) << "a_law=" << a_law << " n=" << n;
+            std::vector<std::int16_t> want16(n + 1, 7), got16(n + 1, 7);
+            ref.decode_s16(noise.data() + off, want16.data(), n);
+            got_k.decode_s16(noise.data() + off, got16.data(), n);
+            ASSERT_EQ(want16, got16) << "a_law=" << a_law << " n=" << n;
+        }
+    }
+    // µ-law "negative zero" decodes to +0.0, not -0.0.
+    const std::uint8_t neg_zero = 0x7F;
+    float f = -1.0f;
+    k().mu_law.decode(&neg_zero, &f, 1);
+    EXPECT_FALSE(std::signbit(f));
+}
+
+TEST_P(Kernels, G711SumSquaresIsExact) {
+    const auto all = every_code_everywhere();
+    const auto noise = random_codes(400 + max_offset, 23);
+    for (const bool a_law : {false, true}) {
+        const auto& ref = law_of(reference(), a_law);
+        const auto& got_k = law_of(k(), a_law);
+        for (std::size_t off = 0; off <= max_offset; ++off)
+            ASSERT_EQ(ref.sum_squares(all.data() + off, all.size() - off), got_k.sum_squares(all.data() + off, all.size() - off))
+                << "a_law=" << a_law << " off=" << off;
+        for (std::size_t n = 0; n <= 400; ++n) {
+            const std::size_t off = n % (max_offset + 1);
+            ASSERT_EQ(ref.sum_squares(noise.data() + off, n), got_k.sum_squares(noise.data() + off, n))
+                << "a_law=" << a_law << " n=" << n;
+        }
+        // The loudest codes, far past 2^32 in total: no 32-bit lane may overflow.
+        const std::vector<std::uint8_t> loud(100003, a_law ? 0xAA : 0x80);
+        const std::uint64_t peak = a_law ? 32256 : 32124;
+        EXPECT_EQ(got_k.sum_squares(loud.data(), loud.size()), peak * peak * loud.size()) << "a_law=" << a_law;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllLevels, Kernels, testing::ValuesIn(supported_levels()),
                          [](const testing::TestParamInfo<simd_level>& param) {
                              return std::string(tutti::to_string(param.param));

@@ -27,6 +27,22 @@ enum class simd_level : int { scalar = 0, sse2 = 1, avx2 = 2, avx512 = 3, neon =
 /// "scalar", "sse2", "avx2", "avx512", "neon".
 std::string_view to_string(simd_level level) noexcept;
 
+/// One G.711 law's kernel bodies. Hosts call them through the functions of
+/// tutti/codecs/g711.hpp, which state the contract; every level gives the
+/// scalar (table) results bit for bit, for every input.
+struct g711_kernels {
+    /// g711_encode(law, float*): float_to_s16's rounding and saturation, then companding.
+    void (*encode)(const float* src, std::uint8_t* dst, std::size_t n);
+    /// g711_encode(law, int16_t*).
+    void (*encode_s16)(const std::int16_t* src, std::uint8_t* dst, std::size_t n);
+    /// g711_decode(law, ..., float*).
+    void (*decode)(const std::uint8_t* src, float* dst, std::size_t n);
+    /// g711_decode(law, ..., int16_t*).
+    void (*decode_s16)(const std::uint8_t* src, std::int16_t* dst, std::size_t n);
+    /// Sum over the n codes of (decoded int16 value)^2, exact (g711_level_dbov's numerator).
+    std::uint64_t (*sum_squares)(const std::uint8_t* src, std::size_t n);
+};
+
 /// Pointers to one level's kernel bodies. Tests and benchmarks use it to run a
 /// level other than the active one; hosts use the free functions below.
 struct kernel_table {
@@ -43,6 +59,8 @@ struct kernel_table {
     void (*clamp)(float* dst, const float* src, float ceiling, std::size_t n);
     float (*peak_abs)(const float* src, std::size_t n);
     float (*sum_squares)(const float* src, std::size_t n);
+    g711_kernels mu_law;  ///< PCMU
+    g711_kernels a_law;   ///< PCMA
 };
 
 /// The highest level this CPU (and this build) can run.

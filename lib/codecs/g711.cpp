@@ -1,25 +1,17 @@
-// G.711 companding tables and the PCMU/PCMA encoder and decoder objects.
+// The PCMU/PCMA encoder and decoder objects, and the batch conversions.
 //
 // Flow position: jitter buffer -> G.711 decoder (+ Appendix I PLC) -> resampler
 // -> mixer -> resampler -> G.711 encoder -> packetizer.
 //
-// The tables are built at compile time from the segment formulas of G.711
-// (Tables 1a/2a: 8 segments of 16 intervals, each segment's step double the
-// previous one, the decoder output in the middle of each interval):
-//  - µ-law works on 14-bit magnitudes. Adding the bias 33 (0x84 at 16 bits)
-//    makes every segment boundary a power of two, so the segment is the
-//    position of the highest set bit and the 4 interval bits follow it. The
-//    transmitted byte is the complement of sign|segment|interval (sign 0 = +).
-//  - A-law works on 13-bit magnitudes (12 bits + sign): segments 0 and 1 share
-//    the finest step, then each doubles. The transmitted byte has its even bits
-//    inverted (XOR 0x55) and sign bit 1 = +.
+// The companding tables (g711_tables.hpp) serve the per-sample functions; the
+// batch conversions and the level go through the dispatched kernels
+// (tutti/kernels.hpp), whose SIMD bodies give the same results bit for bit.
 #include "tutti/codecs/g711.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <array>
-#include <type_traits>
 
+#include "g711_tables.hpp"
 #include "tutti/detail/g711_plc.hpp"
 #include "tutti/kernels.hpp"
 
@@ -27,87 +19,12 @@ TUTTI_BEGIN_NAMESPACE
 
 namespace {
 
-// 7-bit segment|interval code of a 14-bit µ-law magnitude (0..8191).
-constexpr std::uint8_t mu_law_code7(int magnitude) {
-    constexpr int clip = 8158;  // 8158 + 33 = 8191: the top of segment 7
-    int biased = std::min(magnitude, clip) + 33;
-    int segment = 0;
-    while ((biased >> (segment + 6)) != 0) ++segment;  // biased is in [32 << segment, 64 << segment)
-    const int interval = (biased >> (segment + 1)) & 0x0F;
-    return static_cast<std::uint8_t>((segment << 4) | interval);
-}
+using detail::g711::encode_a;
+using detail::g711::encode_mu;
 
-// 7-bit segment|interval code of a 13-bit A-law magnitude (0..4095).
-constexpr std::uint8_t a_law_code7(int magnitude) {
-    if (magnitude < 32) return static_cast<std::uint8_t>(magnitude >> 1);  // segment 0, step 2
-    int segment = 1;
-    while ((magnitude >> (segment + 5)) != 0) ++segment;  // magnitude is in [16 << segment, 32 << segment)
-    const int interval = (magnitude >> segment) & 0x0F;
-    return static_cast<std::uint8_t>((segment << 4) | interval);
-}
-
-constexpr std::int16_t mu_law_value(std::uint8_t code) {
-    const int c = ~code & 0xFF;
-    const int segment = (c >> 4) & 0x07;
-    const int interval = c & 0x0F;
-    const int magnitude = (((interval << 3) + 0x84) << segment) - 0x84;
-    return static_cast<std::int16_t>((c & 0x80) != 0 ? -magnitude : magnitude);
-}
-
-constexpr std::int16_t a_law_value(std::uint8_t code) {
-    const int c = code ^ 0x55;
-    const int segment = (c >> 4) & 0x07;
-    const int interval = c & 0x0F;
-    const int magnitude = segment == 0 ? (interval << 4) + 8 : ((interval << 4) + 0x108) << (segment - 1);
-    return static_cast<std::int16_t>((c & 0x80) != 0 ? magnitude : -magnitude);
-}
-
-// Index: 14-bit magnitude (µ-law) / 13-bit magnitude (A-law). 12 KiB together.
-constexpr auto mu_law_encode_table = [] {
-    std::array<std::uint8_t, 8192> t{};
-    for (int m = 0; m < 8192; ++m) t[static_cast<std::size_t>(m)] = mu_law_code7(m);
-    return t;
-}();
-constexpr auto a_law_encode_table = [] {
-    std::array<std::uint8_t, 4096> t{};
-    for (int m = 0; m < 4096; ++m) t[static_cast<std::size_t>(m)] = a_law_code7(m);
-    return t;
-}();
-
-template <class T, class F>
-constexpr std::array<T, 256> decode_table(F value_of) {
-    std::array<T, 256> t{};
-    for (int c = 0; c < 256; ++c) {
-        const std::int16_t v = value_of(static_cast<std::uint8_t>(c));
-        if constexpr (std::is_same_v<T, float>) {
-            t[static_cast<std::size_t>(c)] = static_cast<float>(v) / 32768.0f;
-        } else {
-            t[static_cast<std::size_t>(c)] = v;
-        }
-    }
-    return t;
-}
-constexpr auto mu_law_s16 = decode_table<std::int16_t>(mu_law_value);
-constexpr auto a_law_s16 = decode_table<std::int16_t>(a_law_value);
-constexpr auto mu_law_float = decode_table<float>(mu_law_value);
-constexpr auto a_law_float = decode_table<float>(a_law_value);
-
-static_assert(mu_law_value(0xFF) == 0 && mu_law_value(0x7F) == 0 && mu_law_value(0x80) == 32124 &&
-              mu_law_value(0x00) == -32124);
-static_assert(a_law_value(0xD5) == 8 && a_law_value(0x55) == -8 && a_law_value(0xAA) == 32256 &&
-              a_law_value(0x2A) == -32256);
-
-// One's complement magnitude: -1 -> 0, -32768 -> 32767, as the G.191 reference
-// reduces 16-bit two's complement to G.711's sign-magnitude.
-constexpr int magnitude_of(std::int16_t x) noexcept { return x >= 0 ? x : ~x; }
-
-inline std::uint8_t encode_mu(std::int16_t x) noexcept {
-    const std::uint8_t c7 = mu_law_encode_table[static_cast<std::size_t>(magnitude_of(x) >> 2)];
-    return static_cast<std::uint8_t>((x >= 0 ? 0xFF : 0x7F) ^ c7);
-}
-inline std::uint8_t encode_a(std::int16_t x) noexcept {
-    const std::uint8_t c7 = a_law_encode_table[static_cast<std::size_t>(magnitude_of(x) >> 3)];
-    return static_cast<std::uint8_t>((x >= 0 ? 0x80 : 0x00) | c7) ^ 0x55;
+const g711_kernels& kernels_of(g711_law law) noexcept {
+    const kernel_table& k = active_kernels();
+    return law == g711_law::a_law ? k.a_law : k.mu_law;
 }
 
 static_assert(g711_frame_us_valid(125) && g711_frame_us_valid(20000) && g711_frame_us_valid(120000) &&
@@ -185,57 +102,31 @@ std::uint8_t g711_encode_sample(g711_law law, std::int16_t sample) noexcept {
 }
 
 std::int16_t g711_decode_sample(g711_law law, std::uint8_t code) noexcept {
-    return law == g711_law::a_law ? a_law_s16[code] : mu_law_s16[code];
+    return law == g711_law::a_law ? detail::g711::a_law_s16[code] : detail::g711::mu_law_s16[code];
 }
 
 void g711_encode(g711_law law, const std::int16_t* src, std::uint8_t* dst, std::size_t n) noexcept {
-    if (law == g711_law::a_law) {
-        for (std::size_t i = 0; i < n; ++i) dst[i] = encode_a(src[i]);
-    } else {
-        for (std::size_t i = 0; i < n; ++i) dst[i] = encode_mu(src[i]);
-    }
+    kernels_of(law).encode_s16(src, dst, n);
 }
 
 void g711_encode(g711_law law, const float* src, std::uint8_t* dst, std::size_t n) noexcept {
-    // Through int16 in cache-sized chunks so the rounding and saturation are
-    // exactly the project's (float_to_s16), whatever SIMD level is active.
-    constexpr std::size_t chunk = 256;
-    std::int16_t s16[chunk];
-    for (std::size_t done = 0; done < n;) {
-        const std::size_t m = std::min(chunk, n - done);
-        float_to_s16(src + done, s16, m);
-        g711_encode(law, s16, dst + done, m);
-        done += m;
-    }
+    kernels_of(law).encode(src, dst, n);
 }
 
 void g711_decode(g711_law law, const std::uint8_t* src, std::int16_t* dst, std::size_t n) noexcept {
-    const auto& table = law == g711_law::a_law ? a_law_s16 : mu_law_s16;
-    for (std::size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+    kernels_of(law).decode_s16(src, dst, n);
 }
 
 void g711_decode(g711_law law, const std::uint8_t* src, float* dst, std::size_t n) noexcept {
-    const auto& table = law == g711_law::a_law ? a_law_float : mu_law_float;
-    for (std::size_t i = 0; i < n; ++i) dst[i] = table[src[i]];
+    kernels_of(law).decode(src, dst, n);
 }
 
 float g711_level_dbov(g711_law law, std::span<const std::uint8_t> payload) noexcept {
     if (payload.empty()) return -127.0f;
-    // Squares of the decoded int16 values, summed exactly in integers (one
-    // cycle per code, where a float sum waits four for the last addition:
-    // this runs per packet of every silent G.711 participant).
-    static constexpr auto squares = [](const auto& values) {  // code -> decoded value squared
-        std::array<std::uint32_t, 256> t{};
-        for (std::size_t c = 0; c < 256; ++c) {
-            const int v = values[c];
-            t[c] = static_cast<std::uint32_t>(v * v);
-        }
-        return t;
-    };
-    static constexpr auto mu_squares = squares(mu_law_s16), a_squares = squares(a_law_s16);
-    const auto& table = law == g711_law::a_law ? a_squares : mu_squares;
-    std::uint64_t sum = 0;  // < 2^31 per code: no overflow below 2^33 codes
-    for (const std::uint8_t code : payload) sum += table[code];
+    // Squares of the decoded int16 values, summed exactly in integers, so every
+    // SIMD level gives the same level (this runs per packet of every silent
+    // G.711 participant).
+    const std::uint64_t sum = kernels_of(law).sum_squares(payload.data(), payload.size());
     const std::size_t n = payload.size();
     const float mean = static_cast<float>(static_cast<double>(sum) / (1073741824.0 * static_cast<double>(n)));  // (value / 32768)^2
     return mean > 0.0f ? std::clamp(10.0f * std::log10(mean), -127.0f, 0.0f) : -127.0f;  // as measure_level()

@@ -44,7 +44,9 @@ inline constexpr std::uint32_t g711_frame_step_us = 125;
 inline constexpr std::uint32_t g711_max_frame_us = 120000;
 
 // ---------------------------------------------------------------------------
-// Sample conversions. All are table lookups, [any-thread], allocation-free.
+// Sample conversions. [any-thread], allocation-free. The per-sample functions
+// are table lookups; the batch functions run the dispatched SIMD kernels
+// (tutti/kernels.hpp), which give the same results for every input at every level.
 
 /// The G.711 code of one 16-bit linear sample.
 [[nodiscard]] std::uint8_t g711_encode_sample(g711_law law, std::int16_t sample) noexcept;
@@ -62,8 +64,9 @@ void g711_decode(g711_law law, const std::uint8_t* src, std::int16_t* dst, std::
 void g711_decode(g711_law law, const std::uint8_t* src, float* dst, std::size_t n) noexcept;
 /// RMS level in dBov of what `payload` decodes to (measure_level().rms of the
 /// decoded samples, to float rounding), read from the codes without decoding:
-/// a mixer can tell a silent G.711 participant from a talking one for the
-/// price of a table lookup per byte. -127 for an empty payload.
+/// a mixer can tell a silent G.711 participant from a talking one for less
+/// than the price of decoding. The squares are summed exactly in integers, so
+/// the result is the same float at every SIMD level. -127 for an empty payload.
 [[nodiscard]] float g711_level_dbov(g711_law law, std::span<const std::uint8_t> payload) noexcept;
 
 // ---------------------------------------------------------------------------
