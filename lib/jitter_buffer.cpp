@@ -190,7 +190,10 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     std::int64_t frames_to_us(std::int64_t frames) const { return frames * us_per_s / format.sample_rate_hz; }
 
     packet_slot& slot_of(std::int64_t seq) { return slots[static_cast<std::size_t>(seq) & slot_mask]; }
-    std::uint8_t* payload_of(std::int64_t seq) { return payloads.data() + std::size_t{slot_of(seq).block} * config.max_payload_bytes; }
+    std::uint8_t* payload_of(std::int64_t seq) {
+        const std::size_t block = slot_of(seq).block;
+        return payloads.data() + block * config.max_payload_bytes;
+    }
     std::uint16_t take_block() {  // (a slot about to be used means a free block)
         assert(free_count > 0);
         return free_blocks[--free_count];
@@ -990,7 +993,10 @@ void jitter_buffer::prefetch(unsigned stage) const noexcept {
     const std::size_t next = static_cast<std::size_t>(m.next_seq) & m.slot_mask, newest = static_cast<std::size_t>(m.highest_seq + 1) & m.slot_mask;
     __builtin_prefetch(m.slots.data() + next);
     __builtin_prefetch(m.slots.data() + newest);
-    if (m.free_count) __builtin_prefetch(m.payloads.data() + std::size_t{m.free_blocks[m.free_count - 1]} * m.config.max_payload_bytes);
+    if (m.free_count) {  // the block the next packet gets
+        const std::size_t block = m.free_blocks[m.free_count - 1];
+        __builtin_prefetch(m.payloads.data() + block * m.config.max_payload_bytes);
+    }
     __builtin_prefetch(m.histogram.data() + m.cached_bucket);
     __builtin_prefetch(m.bucket_max.data() + m.cached_bucket);
     __builtin_prefetch(m.reference.data() + (m.ref_head + m.ref_size) % reference_capacity);
