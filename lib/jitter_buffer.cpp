@@ -631,6 +631,21 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     }
 
     // Fills the sync buffer up to `want` frames.
+    // Packet q, too late to play, is one observation of lateness when it came
+    // spaced like the stream after the one before it: a lasting step up in the
+    // network's delay. Then every packet is this late, and only the target
+    // learning it (and packets as late as the target then being played, see
+    // fill) brings the stream back; before, it was dropped until the delay
+    // reference (reference_window_ms) caught up, seconds of silence. Packets
+    // that come bunched are a spike draining: a spike counts once, when the
+    // packet that is needed next is played (see fill), not once per packet.
+    void observe_if_steady(std::int64_t q) {
+        const packet_slot& s = slot_of(q);
+        const packet_slot& before = slot_of(q - 1);  // (a released slot keeps its fields)
+        if (before.seq != q - 1 || s.arrival_us - before.arrival_us < frames_to_us(before.frames) * 3 / 4) return;
+        observe_lateness(static_cast<float>(s.arrival_us - ts_to_us(s.ts) - reference_offset()) / 1000.0f);
+    }
+
     void fill(std::size_t want, std::int64_t now_us) {
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
         tick_now_us = now_us;
@@ -754,6 +769,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             if (s.ts + frames_to_ts(s.frames) <= decode_ts && !concealing_unknown) {
                 // Entirely in the past: its time was already concealed.
                 ++stats.packets_late;
+                observe_if_steady(q);
                 release(q);
                 ++next_seq;
                 continue;
@@ -762,9 +778,11 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             // grows by what was concealed) unless that would exceed max_delay.
             if (s.ts < decode_ts) {
                 const float rewind_ms = static_cast<float>(ts_to_us(decode_ts - s.ts)) / 1000.0f;
-                if (rewind_ms > static_cast<float>(config.max_rewind_ms) ||
-                    current_delay_ms(now_us) + rewind_ms > static_cast<float>(config.max_delay_ms)) {
+                const float delay_after = current_delay_ms(now_us) + rewind_ms;
+                if ((rewind_ms > static_cast<float>(config.max_rewind_ms) && delay_after > target) ||
+                    delay_after > static_cast<float>(config.max_delay_ms)) {
                     ++stats.packets_late;
+                    observe_if_steady(q);
                     release(q);
                     ++next_seq;
                     continue;

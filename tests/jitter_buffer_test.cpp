@@ -847,6 +847,31 @@ TEST(JitterBuffer, BurstySenderIsLearntNotConcealedEveryBurst) {
     EXPECT_LE(b.target_delay_ms, 150.0f);
 }
 
+// A lasting step up in the network's delay (a route change), larger than the
+// target plus max_rewind_ms: every packet arrives after its time was concealed
+// and too late to rewind to. Those packets come spaced like the stream, so the
+// target learns their lateness, and packets as late as the target are played:
+// the stream comes back after a few packets. It used to be dropped as late for
+// 1.8 s (92 packets), until the delay reference caught up.
+TEST(JitterBuffer, LastingDelayStepIsFollowedNotDroppedUntilTheReferenceMoves) {
+    frame_decoder d(frame_decoder::mode::tone);
+    tutti::jitter_buffer_config c;
+    c.rtp_clock_hz = rate;
+    auto jb = make(c, d);
+    ASSERT_TRUE(jb);
+    constexpr std::uint32_t count = 1000, step_at = 250;
+    std::vector<packet> packets = stream(count);
+    for (std::uint32_t i = step_at; i < count; ++i) packets[i].arrival_us += 150000;  // from 5 s on: 150 ms more, for good
+    const replay r = run(*jb, packets, count + 20);
+    const auto& before = r.stats[step_at];
+    const auto& end = r.stats[count - 10];
+    EXPECT_LE(end.packets_late - before.packets_late, 10u);
+    std::size_t silent = 0;  // ticks of silence (concealment fades to it): the step itself is 7.5 ticks without a packet
+    for (std::size_t k = step_at; k < count - 10; ++k) silent += r.ticks[k] == silence ? 1 : 0;
+    EXPECT_LE(silent, 10u) << "target " << end.target_delay_ms << " ms, delay " << end.current_delay_ms << " ms";
+    EXPECT_EQ(end.resyncs, before.resyncs);  // followed, not restarted
+}
+
 TEST(JitterBuffer, InsertAndGetDoNotAllocate) {
     frame_decoder d;
     tutti::jitter_buffer_config c;

@@ -62,7 +62,12 @@
 //     playout cleanly. A packet that arrives after its time began to be
 //     concealed is played if it is at most `max_rewind_ms` late (the delay
 //     grows by what was concealed, as after NetEq's expand and merge, and the
-//     drain takes it back); a later one is counted late and dropped.
+//     drain takes it back), or later if the target expects that lateness; a
+//     later one is counted late and dropped. Dropped packets that came spaced
+//     like the stream (not bunched, as after a spike) still count as lateness
+//     observations: after a lasting step up in the network's delay (a route
+//     change) the target learns the new delay from them within a few packets,
+//     and the stream is followed instead of dropped until the reference moves.
 //   * Sequence numbers and timestamps are unwrapped to 64 bits; an SSRC change
 //     restarts the stream. A packet that jumps — a timestamp jump larger than
 //     `resync_threshold_ms`, more than `capacity_packets` ahead of playout (a
@@ -103,7 +108,7 @@ struct jitter_buffer_config {
     float forget_factor = 0.985f;         ///< per packet weight of the delay history (~1/(1-f) packets)
     std::uint32_t reference_window_ms = 2000;  ///< how long the fastest packet stays the reference
     std::uint32_t hysteresis_ms = 5;      ///< delay above target tolerated before accelerating
-    std::uint32_t max_rewind_ms = 60;     ///< a packet this late after an underrun is played (the delay grows), later ones are dropped
+    std::uint32_t max_rewind_ms = 60;     ///< a packet this late after an underrun is played (the delay grows); later ones only up to the target
     std::uint32_t max_conceal_ms = 100;   ///< then fade to silence
     std::uint32_t resync_threshold_ms = 10000;  ///< a timestamp jump larger than this restarts the stream
     /// Packets held at most, rounded up to a power of two. A packet more than
