@@ -630,7 +630,6 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         return -1;
     }
 
-    // Fills the sync buffer up to `want` frames.
     // Packet q, too late to play, is one observation of lateness when it came
     // spaced like the stream after the one before it: a lasting step up in the
     // network's delay. Then every packet is this late, and only the target
@@ -646,6 +645,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         observe_lateness(static_cast<float>(s.arrival_us - ts_to_us(s.ts) - reference_offset()) / 1000.0f);
     }
 
+    // Fills the sync buffer up to `want` frames.
     void fill(std::size_t want, std::int64_t now_us) {
         const float hysteresis = static_cast<float>(config.hysteresis_ms);
         tick_now_us = now_us;

@@ -82,6 +82,7 @@ public:
         stats_.gain = gain_;
         clamp(samples.data(), samples.data(), config_.ceiling, samples.size());
     }
+
     /// Forgets the envelope and the counters.
     void reset() noexcept {
         envelope_ = 0.0f;

@@ -22,8 +22,9 @@ namespace detail {
 ///
 /// Each side's bookkeeping is one cache line: its own index, its copy of the
 /// buffer's address and mask, and the other side's index as last seen (the
-/// consumer reads the producer's again only when the ring looks empty). A room of thousands touches
-/// two rings per participant per tick, so lines touched are what it costs.
+/// consumer reads the producer's again only when the ring looks empty). A
+/// room of thousands touches two rings per participant per tick, so lines
+/// touched are what it costs.
 class spsc_ring final : public heap_allocated<spsc_ring> {
 public:
     /// `capacity_bytes` is rounded up to a power of two (at least 64).
