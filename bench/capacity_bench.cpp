@@ -358,10 +358,12 @@ int main(int argc, char** argv) {
     listener_mode only_mode = listener_mode::levels;
     unsigned only_threads = 1;
     std::size_t only_rooms = 0;  // --rooms COUNT: the many-rooms case alone (2000 in the issue)
+    std::size_t only_ticks = 0;  // --ticks COUNT: measured ticks of --rooms (for profiling; default 200)
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--quick")) quick = true;
         else if (!std::strcmp(argv[i], "--svg") && i + 1 < argc) svg = argv[++i];
         else if (!std::strcmp(argv[i], "--rooms") && i + 1 < argc) only_rooms = std::strtoul(argv[++i], nullptr, 10);
+        else if (!std::strcmp(argv[i], "--ticks") && i + 1 < argc) only_ticks = std::strtoul(argv[++i], nullptr, 10);
         else if (!std::strcmp(argv[i], "--case") && i + 3 < argc) {
             only_n = std::strtoul(argv[i + 1], nullptr, 10);
             only_mode = argv[i + 2][0] == 'a' ? listener_mode::dtx : argv[i + 2][0] == 'b' ? listener_mode::levels : listener_mode::no_levels;
@@ -414,7 +416,7 @@ int main(int argc, char** argv) {
     }
 
     if (only_rooms) {
-        many_rooms_case(rng, noise, only_rooms, quick ? 10 : 50, quick ? 20 : 200);
+        many_rooms_case(rng, noise, only_rooms, quick ? 10 : 50, only_ticks ? only_ticks : quick ? 20 : 200);
         print_memory();
         return 0;
     }
