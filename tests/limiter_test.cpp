@@ -130,7 +130,9 @@ TEST(Limiter, StereoSharesOneGain) {
 // inline instead of from the SIMD kernel: the output and the counters are bit
 // for bit what a limiter built on the scalar kernel's peak_abs gives, with
 // loud bursts, -0, NaN and infinities in the input. (Also the reference for the
-// shortcut below the knee: same output and counters.)
+// shortcuts below the knee, per block and per frame: same output and counters.
+// The quiet phases, NaN ticks among them, take the per-frame one once the
+// envelope has fallen back under the threshold.)
 TEST(Limiter, ShortBlocksMatchTheScalarKernelBitForBit) {
     const tutti::kernel_table* scalar = tutti::kernels_for(tutti::simd_level::scalar);
     ASSERT_NE(scalar, nullptr);

@@ -63,6 +63,23 @@ public:
         const std::size_t block = block_frames_ * config_.channels;
         const float attack = 1.0f - release_coef_;
         std::uint64_t blocks = 0;
+        if (envelope_ <= config_.threshold && gain_ == 1.0f) {
+            // At rest, and the whole frame's peak (one SIMD pass) at or below
+            // the threshold: every block's too, so the gain stays exactly 1 and
+            // the samples pass unchanged. The envelope's exact value does not
+            // matter while it stays at or below the threshold: it can only
+            // rise above it at a block whose peak does, and then it is that
+            // peak. So it is kept as an upper bound, not followed block by
+            // block (at 8 kHz that loop was most of a small room's mix).
+            const float peak = peak_abs(samples.data(), samples.size());
+            if (peak <= config_.threshold) {
+                envelope_ = std::max(peak, release_coef_ * envelope_);
+                stats_.blocks += (samples.size() + block - 1) / block;
+                stats_.gain = gain_;
+                clamp(samples.data(), samples.data(), config_.ceiling, samples.size());  // (NaN: peak_abs ignores it)
+                return;
+            }
+        }
         for (std::size_t start = 0; start < samples.size(); start += block, ++blocks) {
             const std::size_t n = std::min(block, samples.size() - start);
             float* x = samples.data() + start;
