@@ -60,6 +60,12 @@ void g711_plc::push_history(const float* interleaved, std::size_t frames) noexce
     }
     const std::size_t pos = history_pos_;
     const std::size_t first = std::min(frames, h - pos);
+    if (ch == 1) {  // (the usual case: two copies, not a strided loop the compiler keeps scalar)
+        std::memcpy(history_.data() + pos, interleaved, first * sizeof(float));
+        std::memcpy(history_.data(), interleaved + first, (frames - first) * sizeof(float));
+        history_pos_ = (pos + frames) % h;
+        return;
+    }
     for (std::size_t c = 0; c < ch; ++c) {
         float* dst = history_.data() + c * h;
         for (std::size_t i = 0; i < first; ++i) dst[pos + i] = interleaved[i * ch + c];
