@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <numeric>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -46,6 +47,17 @@ struct packet_slot {
     std::uint16_t block = 0;  // its payload's block in `payloads` (see free_head)
     bool marker = false;
     bool comfort_noise = false;
+};
+
+// x * num / den (truncated), with the fraction reduced at set-up: the
+// conversions between RTP units, frames and microseconds run several times per
+// packet, and for the usual rates (8 kHz RTP clock and audio, 48 kHz and
+// 48 kHz) one side of the fraction is 1, so most need no division at all.
+struct ratio {
+    std::int64_t num = 1, den = 1;
+    ratio() = default;
+    ratio(std::int64_t n, std::int64_t d) : num(n / std::gcd(n, d)), den(d / std::gcd(n, d)) {}
+    std::int64_t operator()(std::int64_t x) const { return den == 1 ? x * num : x * num / den; }
 };
 
 struct reference_entry {
@@ -191,10 +203,18 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     impl(const jitter_buffer_config& c, decoder& d) : config(c), dec(d) {}
 
     // --- conversions ---------------------------------------------------------
-    std::int64_t ts_to_frames(std::int64_t ts) const { return ts * format.sample_rate_hz / config.rtp_clock_hz; }
-    std::int64_t frames_to_ts(std::int64_t frames) const { return frames * config.rtp_clock_hz / format.sample_rate_hz; }
-    std::int64_t ts_to_us(std::int64_t ts) const { return ts * us_per_s / config.rtp_clock_hz; }
-    std::int64_t frames_to_us(std::int64_t frames) const { return frames * us_per_s / format.sample_rate_hz; }
+    ratio ts_to_frames, frames_to_ts, ts_to_us, frames_to_us;  // (set by create)
+    // ceil(d / tick_us) for d >= 0, trunc otherwise: with the tick a constant
+    // for the tick lengths rooms use, the division is a multiplication.
+    std::int64_t ticks_ceil(std::int64_t d) const {
+        const auto div = [d](std::int64_t tick) { return d >= 0 ? (d + tick - 1) / tick : -((-d) / tick); };
+        switch (config.tick_us) {
+            case 10000: return div(10000);
+            case 20000: return div(20000);
+            case 40000: return div(40000);
+            default: return div(static_cast<std::int64_t>(config.tick_us));
+        }
+    }
 
     packet_slot& slot_of(std::int64_t seq) { return slots[static_cast<std::size_t>(seq) & slot_mask]; }
     std::uint8_t* payload_of(std::int64_t seq) {
@@ -327,7 +347,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         const std::int64_t arrival = at_zero + static_cast<std::int64_t>(std::llround(lateness_ms * 1000.0));
         const auto tick = static_cast<std::int64_t>(config.tick_us);
         const std::int64_t d = arrival - tick_now_us;
-        const std::int64_t k = d >= 0 ? (d + tick - 1) / tick : -((-d) / tick);  // ceil(d / tick)
+        const std::int64_t k = ticks_ceil(d);
         return static_cast<float>(tick_now_us + k * tick - at_zero) / 1000.0f;
     }
 
@@ -840,6 +860,10 @@ status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, s
         auto p = std::make_unique<impl>(config, dec);
         p->format = format;
         p->channels = format.channels;
+        p->ts_to_frames = ratio(format.sample_rate_hz, config.rtp_clock_hz);
+        p->frames_to_ts = ratio(config.rtp_clock_hz, format.sample_rate_hz);
+        p->ts_to_us = ratio(us_per_s, config.rtp_clock_hz);
+        p->frames_to_us = ratio(us_per_s, format.sample_rate_hz);
         p->tick_frames = static_cast<std::size_t>(std::int64_t{format.sample_rate_hz} * config.tick_us / us_per_s);
         const std::size_t capacity = std::bit_ceil(config.capacity_packets);
         p->slots = aligned_buffer<packet_slot>(capacity);
