@@ -508,17 +508,22 @@ struct room::impl {
     static constexpr std::size_t ahead_distance[] = {8, 5, 3, 1};
 
     // What take_input() reads: the participant, its ring's next record, its
-    // jitter buffer's bookkeeping and slots.
+    // jitter buffer's bookkeeping and slots. Also what the output pass will
+    // write, its outgoing ring: a small room's output pass is too short to
+    // ask for it far enough ahead (a room of five has four listeners), and
+    // the input pass comes early enough in the same tick.
     static void ahead_input(const participant* p, unsigned stage) noexcept {
         switch (stage) {
             case 0: prefetch_hot(p); break;
             case 1:
                 __builtin_prefetch(p->jb_);
                 p->in->prefetch_consumer();
+                p->out->prefetch_producer();
                 break;
             case 2:
                 if (p->jb_) p->jb_->prefetch(0);
                 p->in->prefetch_pop();
+                p->out->prefetch_push();
                 break;
             default:
                 if (p->jb_) p->jb_->prefetch(1);
