@@ -349,6 +349,7 @@ struct participant final : detail::heap_allocated<participant> {  // (its hot li
     aligned_buffer<float> mono_in;       // one tick at in_rate, mono
     aligned_buffer<float> input;         // one tick at the mixing rate, gain applied
     aligned_buffer<float> contribution;  // input × selection ramp: what the room hears of it
+    const float* contributed = nullptr;  // contribution, or input while the ramp stays at 1 (no copy); valid with `contributing`
     aligned_buffer<float> mix;           // what it hears, at the mixing rate
     aligned_buffer<float> out_mono;      // PCM: what it hears, at out_rate
     aligned_buffer<float> out_frame;     // PCM: ... on every channel
@@ -976,9 +977,14 @@ struct room::impl {
             p->contributing = p->ramp > 0.0f || next > 0.0f;
             if (p->contributing) {
                 if (p->skipped) std::fill_n(p->input.data(), frames, 0.0f);  // not decoded (cannot be loud: see take_input)
-                gain_ramp(p->contribution.data(), p->input.data(), p->ramp, next, frames);
+                if (p->ramp == 1.0f && next == 1.0f) {  // x × 1 is x: the input itself, bit for bit
+                    p->contributed = p->input.data();
+                } else {
+                    gain_ramp(p->contribution.data(), p->input.data(), p->ramp, next, frames);
+                    p->contributed = p->contribution.data();
+                }
                 contributors.push_back(p);
-                sources.push_back(p->contribution.data());
+                sources.push_back(p->contributed);
             }
             p->ramp = next;
             p->stats.mixed = p->selected;
@@ -1085,10 +1091,10 @@ struct room::impl {
         const bool plain_gain = p.output_gain == 1.0f && p.output_gain_now == 1.0f;
         if (!own && !relations && plain_gain && !p.has_private && !(p.plugins & (1u << output_processors))) return common.data();  // the shared mix most listeners hear
         float* m = p.mix.data();
-        if (own) mix_minus(m, total.data(), p.contribution.data(), 1.0f, frames);
+        if (own) mix_minus(m, total.data(), p.contributed, 1.0f, frames);
         else std::memcpy(m, total.data(), frames * sizeof(float));
         for (std::size_t i = 0; i < p.not_heard_count; ++i)
-            if (const participant* c = contributor(p.not_heard[i])) mix_minus(m, m, c->contribution.data(), 1.0f, frames);
+            if (const participant* c = contributor(p.not_heard[i])) mix_minus(m, m, c->contributed, 1.0f, frames);
         if (p.has_private) accumulate(m, p.private_prompts.data(), frames);
         gain_ramp(m, m, p.output_gain_now, p.output_gain, frames);
         p.output_gain_now = p.output_gain;
