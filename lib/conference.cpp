@@ -264,7 +264,7 @@ struct encoder_group {
     codec_options options;
     encode_stream stream;
     std::unique_ptr<resampler> to[mixing_rate_count];  // mixing rate -> stream rate, per rate the room may use
-    resampler* current = nullptr;
+    resampler* current = nullptr;  // to[] at the mixing rate, or nullptr when that passes through (then it is not touched)
     std::uint32_t control_members = 0;  // [control side]
     bool dropped = false;               // [control side] last member gone, drop command sent
     std::uint32_t users = 0;            // [tick] listeners sending its payloads this tick
@@ -345,6 +345,7 @@ struct participant final : detail::heap_allocated<participant> {  // (its hot li
 
     // --- warm: talkers, PCM participants, mixing -----------------------------
     alignas(64) rate_path* path = nullptr;
+    resampler* out_rs = nullptr;         // path->out, or nullptr when it passes through (then it is not touched)
     aligned_buffer<float> decoded;       // one tick at in_rate, in_channels
     aligned_buffer<float> mono_in;       // one tick at in_rate, mono
     aligned_buffer<float> input;         // one tick at the mixing rate, gain applied
@@ -625,6 +626,7 @@ struct room::impl {
     void attach_group(encoder_group& g) {
         g.current = g.to[rate_index(mixing_rate)].get();
         if (g.current) g.current->reset();
+        if (g.current && g.current->passthrough()) g.current = nullptr;  // (not touched by the tick)
     }
 
     void attach_path(participant& p) {
@@ -636,6 +638,7 @@ struct room::impl {
                 p.decode_to = p.input_direct ? p.input.data() : p.decoded.data();
                 if (path.in) path.in->reset();
                 if (path.out) path.out->reset();
+                p.out_rs = path.out && !path.out->passthrough() ? path.out.get() : nullptr;
                 p.lim = limiter({.sample_rate_hz = mixing_rate, .channels = 1, .threshold = config.limiter_threshold,
                                  .ceiling = config.limiter_ceiling});
                 return;
@@ -1147,8 +1150,7 @@ struct room::impl {
         std::memcpy(p.own.fifo.data(), g.stream.fifo.data(), g.stream.fifo_frames * g.stream.channels * sizeof(float));
         // The resampler gets the history the group's had: the previous tick's
         // room mix (longer than its filter), so its output continues the group's.
-        resampler* rs = p.path->out.get();
-        if (rs && !rs->passthrough()) {
+        if (resampler* rs = p.out_rs) {
             rs->reset();
             if (prev_common_rate == mixing_rate) resample_exact(rs, prev_common.data(), frames, p.own.mono.data(), p.own.tick);
         }
@@ -1190,7 +1192,7 @@ struct room::impl {
         if (!p.rtp) {
             const std::size_t out_frames = static_cast<std::size_t>(std::int64_t{p.out_rate} * config.tick_us / 1000000);
             if (heard) {
-                resample_exact(p.path->out.get(), heard, frames, p.out_mono.data(), out_frames);
+                resample_exact(p.out_rs, heard, frames, p.out_mono.data(), out_frames);
                 p.stats.output_level_dbov = measure_level({p.out_mono.data(), out_frames}).rms;
                 upmix(p.out_mono.data(), out_frames, p.out_channels, p.out_frame.data());
                 float_to_s16(p.out_frame.data(), p.pcm.data(), out_frames * p.out_channels);
@@ -1205,7 +1207,7 @@ struct room::impl {
                 ++p.stats.packets_out_overflow;
             return;
         }
-        if (heard) p.own.run(p.path->out.get(), heard, frames, config.talk_stop_dbov);
+        if (heard) p.own.run(p.out_rs, heard, frames, config.talk_stop_dbov);
         else p.own.run_silent();  // silence into the FIFO: audio queued before it went deaf is not sent late
         p.stats.frames_encoded = p.own.frames_encoded;
         p.stats.output_level_dbov = p.own.level;
