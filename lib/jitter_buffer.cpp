@@ -21,7 +21,7 @@ TUTTI_BEGIN_NAMESPACE
 namespace {
 
 constexpr std::int64_t us_per_s = 1000000;
-constexpr float histogram_bucket_ms = 0.25f;  // of lateness; the bucket maxima (bucket_max) make the target exact within one
+constexpr float histogram_bucket_ms = 0.25f;  // of lateness; the bucket maxima (histogram[].current) make the target exact within one
 constexpr std::size_t reference_capacity = 2048;  // arrivals kept for the sliding minimum
 constexpr std::size_t seen_window = 1024;          // sequence numbers remembered for duplicate detection
 // A packet this many sequence numbers behind playout is not reordering (RFC
@@ -123,8 +123,8 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     // Delay statistics.
     aligned_buffer<reference_entry> reference;  // monotonic queue: sliding-window minimum of offsets
     std::size_t ref_head = 0, ref_size = 0;
-    aligned_buffer<float> histogram;
-    // Largest lateness observed in each bucket over the last one or two
+    // The lateness histogram, and with each bucket's mass the largest
+    // lateness observed in it over the last one or two
     // generations of `max_generation` observations: the target rounds this
     // value of the quantile's bucket up to the tick grid, not the bucket's
     // upper edge, so on a steady network whose lateness lies just below a
@@ -135,11 +135,16 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     // grid point the packets need (an underrun). Old maxima expire, so a
     // stale one cannot stay (and the target stays inside the quantile's
     // bucket).
-    struct bucket_peak {
+    // Mass and maximum share a line: an observation and the target read both
+    // of one bucket, and as two arrays they were two lines on two pages per
+    // packet (a room of thousands pays a miss for each).
+    struct bucket_stats {
+        float mass = 0.0f;                     // in histogram_unit
         double current = 0.0, previous = 0.0;  // ms of lateness, + reference_shift_ms() at the time
         std::uint64_t generation = 0;
     };
-    aligned_buffer<bucket_peak> bucket_max;
+    aligned_buffer<bucket_stats> histogram;
+    std::size_t buckets_used = 0;  // buckets [buckets_used, size) hold nothing (the fold below skips them)
     // How far the reference has moved down (earlier) in all, in us, as a
     // negative number: a peak (lateness above the reference of its time) is
     // stored as lateness + moved and read back as stored - moved now, i.e.
@@ -305,7 +310,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         const float f = config.forget_factor;
         const double stored = static_cast<double>(lateness_ms) + reference_shift_ms();
         const std::uint64_t generation = delay_samples / max_generation + 1;
-        bucket_peak& peak = bucket_max[bucket];
+        bucket_stats& peak = histogram[bucket];
         if (peak.generation == generation) {
             peak.current = std::max(peak.current, stored);
         } else {
@@ -317,20 +322,21 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         // all 2000 buckets per packet, new mass is added in a unit that grows
         // by 1/f (histogram_unit shrinks), folded back now and then.
         histogram_unit *= f;
+        buckets_used = std::max(buckets_used, bucket + 1);
         if (histogram_unit < 1e-6f) {
-            for (float& h : histogram) h *= histogram_unit;
+            for (std::size_t b = 0; b < buckets_used; ++b) histogram[b].mass *= histogram_unit;
             histogram_unit = 1.0f;
             scans_due = 0;
         }
         const float added = (1.0f - f) / histogram_unit;
-        histogram[bucket] += added;
+        histogram[bucket].mass += added;
         if (bucket < cached_bucket) mass_below += added;
         histogram_mass = histogram_mass * f + (1.0f - f);
         ++histogram_version;
         ++delay_samples;
     }
 
-    float peak_ms(const bucket_peak& peak) const {
+    float peak_ms(const bucket_stats& peak) const {
         const std::uint64_t generation = delay_samples / max_generation + 1;
         return static_cast<float>((peak.generation == generation ? std::max(peak.current, peak.previous) : peak.current) -
                                   reference_shift_ms());
@@ -373,15 +379,15 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             scans_due = 256;
             double below = 0.0;
             std::size_t b = 0;
-            for (; b < last && below + histogram[b] < want; ++b) below += histogram[b];
+            for (; b < last && below + histogram[b].mass < want; ++b) below += histogram[b].mass;
             cached_bucket = b;
             mass_below = below;
             return b;
         }
         --scans_due;
         std::size_t b = cached_bucket;
-        while (b > 0 && mass_below >= want) mass_below -= histogram[--b];
-        while (b < last && mass_below + histogram[b] < want) mass_below += histogram[b++];
+        while (b > 0 && mass_below >= want) mass_below -= histogram[--b].mass;
+        while (b < last && mass_below + histogram[b].mass < want) mass_below += histogram[b++].mass;
         cached_bucket = b;
         return b;
     }
@@ -398,7 +404,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         float target = static_cast<float>(config.initial_delay_ms);
         if (delay_samples >= min_statistics && histogram_mass > 0.0f) {
             const std::size_t b = quantile_bucket();
-            const float lateness = std::clamp(peak_ms(bucket_max[b]), static_cast<float>(b) * histogram_bucket_ms,
+            const float lateness = std::clamp(peak_ms(histogram[b]), static_cast<float>(b) * histogram_bucket_ms,
                                               static_cast<float>(b + 1) * histogram_bucket_ms);
             target = on_time_for_tick_ms(lateness, media_us);
         }
@@ -446,11 +452,11 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         have_stream = false;
         ref_head = ref_size = 0;
         have_last_reference = false;
-        for (float& h : histogram) h = 0.0f;
+        for (bucket_stats& h : histogram) h = {};
+        buckets_used = 0;
         histogram_unit = 1.0f;
         ++histogram_version;
         scans_due = 0;
-        for (bucket_peak& h : bucket_max) h = {};
         histogram_mass = 0.0f;
         delay_samples = 0;
         have_transit = false;
@@ -873,8 +879,7 @@ status jitter_buffer::create(const jitter_buffer_config& config, decoder& dec, s
         p->free_all_blocks();
         p->seen = aligned_buffer<std::uint64_t>(seen_window / 64);
         p->reference = aligned_buffer<reference_entry>(reference_capacity);
-        p->histogram = aligned_buffer<float>(static_cast<std::size_t>(static_cast<float>(config.max_delay_ms) / histogram_bucket_ms) + 2);
-        p->bucket_max = aligned_buffer<impl::bucket_peak>(p->histogram.size());
+        p->histogram = aligned_buffer<impl::bucket_stats>(static_cast<std::size_t>(static_cast<float>(config.max_delay_ms) / histogram_bucket_ms) + 2);
         // Decoded audio ahead of playout: a tick, the longest packet (120 ms), a stretched period.
         const std::size_t max_packet = format.sample_rate_hz * 120 / 1000;
         const std::size_t sync_frames = 2 * p->tick_frames + 2 * max_packet + format.sample_rate_hz * 30 / 1000;
@@ -1053,7 +1058,6 @@ void jitter_buffer::prefetch(unsigned stage) const noexcept {
     __builtin_prefetch(m.slots.data() + newest);
     __builtin_prefetch(m.payloads.data() + m.next_block() * m.block_bytes);  // the block the next packet gets
     __builtin_prefetch(m.histogram.data() + m.cached_bucket);
-    __builtin_prefetch(m.bucket_max.data() + m.cached_bucket);
     __builtin_prefetch(m.reference.data() + (m.ref_head + m.ref_size) % reference_capacity);
     __builtin_prefetch(&m.dec);  // insert() asks it how long the packet is
     __builtin_prefetch(m.seen.data() + (static_cast<std::size_t>(m.highest_seq + 1) % seen_window) / 64);  // (duplicate check)
