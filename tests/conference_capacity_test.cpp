@@ -357,7 +357,7 @@ TEST(ConferenceCapacity, OutputIndependentOfThreadCount) {
     }
 }
 
-// A room of several input blocks (the pool runs the input pass per 64
+// A room of several input blocks (the pool runs the input pass per 128
 // participants and merges the blocks' findings in order), talkers in different
 // blocks: the same packets to everyone and the same events in the same order
 // with 1, 2 and 3 threads as without a pool.
@@ -365,13 +365,13 @@ TEST(ConferenceCapacity, OutputAndEventsIndependentOfThreadCountAcrossBlocks) {
     scenario sc;
     sc.pcmu = true;
     sc.ticks = 300;
-    sc.listeners = 160 - sc.talkers;
-    sc.talker_stride = 70;     // clients 0, 70 and 140: blocks 0, 1 and 2
+    sc.listeners = 300 - sc.talkers;
+    sc.talker_stride = 130;    // clients 0, 130 and 260: blocks 0, 1 and 2
     sc.talker_offset_s = 0.0;  // all start together (the same words): their events come in one tick, in participant order
     sc.one_voice = true;
     room_config rc = base_config();
     rc.mixing_rate_hz = 8000;
-    rc.max_participants = 256;
+    rc.max_participants = 320;
     std::vector<room_event> events_one;
     const auto one = run_room(sc, rc, &events_one);
     std::vector<room_event> starts;
