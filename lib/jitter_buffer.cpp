@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <bit>
-#include <numeric>
 #include <cmath>
 #include <cstring>
 #include <new>
+#include <numeric>
 
 #include "tutti/kernels.hpp"
 #include "tutti/time_stretch.hpp"
@@ -51,8 +51,9 @@ struct packet_slot {
 
 // x * num / den (truncated), with the fraction reduced at set-up: the
 // conversions between RTP units, frames and microseconds run several times per
-// packet, and for the usual rates (8 kHz RTP clock and audio, 48 kHz and
-// 48 kHz) one side of the fraction is 1, so most need no division at all.
+// packet, and at the usual rates the denominator is 1 (RTP clock and audio
+// both 8 kHz or both 48 kHz: units to frames; 8 kHz: 125 us a unit), so most
+// need no division.
 struct ratio {
     std::int64_t num = 1, den = 1;
     ratio() = default;
