@@ -303,6 +303,12 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         stats.jitter_ms = jitter_us / 1000.0f;
     }
 
+    // How long after the reference (the fastest recent packet) would have had
+    // it arrive packet s arrived, in ms: what observe_lateness() is given.
+    float lateness_of(const packet_slot& s) const {
+        return static_cast<float>(s.arrival_us - ts_to_us(s.ts) - reference_offset()) / 1000.0f;
+    }
+
     // One observation: a packet arrived `lateness_ms` after the reference
     // (the fastest recent packet) would have had it arrive.
     void observe_lateness(float lateness_ms) {
@@ -685,7 +691,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         const packet_slot& s = slot_of(q);
         const packet_slot& before = slot_of(q - 1);  // (a released slot keeps its fields)
         if (before.seq != q - 1 || s.arrival_us - before.arrival_us < frames_to_us(before.frames) * 3 / 4) return;
-        observe_lateness(static_cast<float>(s.arrival_us - ts_to_us(s.ts) - reference_offset()) / 1000.0f);
+        observe_lateness(lateness_of(s));
     }
 
     // Fills the sync buffer up to `want` frames.
@@ -842,7 +848,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             // that bunch up after a delay spike are decoded ahead of need, so a
             // spike that drains counts once, not once per packet.
             if (sync_frames < tick_frames)
-                observe_lateness(static_cast<float>(s.arrival_us - ts_to_us(ts) - reference_offset()) / 1000.0f);
+                observe_lateness(lateness_of(s));
             const float err = adapting ? current_delay_ms(now_us) - target : 0.0f;
             if (decode_packet(q, err)) last_packet_frames = frames;
             decode_ts = ts + frames_to_ts(frames);
