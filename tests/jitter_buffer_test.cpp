@@ -160,10 +160,16 @@ replay run(tutti::jitter_buffer& jb, std::vector<packet> packets, std::size_t ti
     return r;
 }
 
-// A pinned 40 ms target with a hysteresis wider than a tick: no time stretching.
-tutti::jitter_buffer_config fixed_config() {
+// The defaults (an adaptive target), at the test's RTP clock.
+tutti::jitter_buffer_config adaptive_config() {
     tutti::jitter_buffer_config c;
     c.rtp_clock_hz = rate;
+    return c;
+}
+
+// A pinned 40 ms target with a hysteresis wider than a tick: no time stretching.
+tutti::jitter_buffer_config fixed_config() {
+    tutti::jitter_buffer_config c = adaptive_config();
     c.min_delay_ms = c.max_delay_ms = c.initial_delay_ms = 40;
     c.hysteresis_ms = 30;
     return c;
@@ -626,9 +632,7 @@ struct drift_result {
 drift_result replay_drift(const tutti_bench::network_trace& trace) {
     drift_result r;
     frame_decoder d(frame_decoder::mode::tone);
-    tutti::jitter_buffer_config c;
-    c.rtp_clock_hz = rate;
-    auto jb = make(c, d);
+    auto jb = make(adaptive_config(), d);
     if (!jb) return r;
     const auto arrivals = trace.arrivals();
     std::vector<float> out(frame);
@@ -703,9 +707,7 @@ TEST(JitterBuffer, SenderDriftMinus1000PpmForTenMinutes) { drift_test("drift_slo
 // to the end of the stream, ticks starting at `phase_us`.
 double mean_delay_ms(const tutti_bench::network_trace& trace, std::int64_t phase_us) {
     frame_decoder d(frame_decoder::mode::tone);
-    tutti::jitter_buffer_config c;
-    c.rtp_clock_hz = rate;
-    auto jb = make(c, d);
+    auto jb = make(adaptive_config(), d);
     if (!jb) return 0.0;
     const auto arrivals = trace.arrivals();
     std::vector<float> out(frame);
@@ -754,8 +756,7 @@ TEST(JitterBuffer, DriftCostsNoDelay) {
 // 200 Hz tone (5 ms periods) with a 12 ms hysteresis.
 TEST(JitterBuffer, DelaySpikeDrainsBackToTarget) {
     frame_decoder d(frame_decoder::mode::tone);
-    tutti::jitter_buffer_config c;
-    c.rtp_clock_hz = rate;
+    tutti::jitter_buffer_config c = adaptive_config();
     c.hysteresis_ms = 12;
     auto jb = make(c, d);
     ASSERT_TRUE(jb);
@@ -796,9 +797,7 @@ TEST(JitterBuffer, DelaySpikeDrainsBackToTarget) {
 // (-55 dBov).
 TEST(JitterBuffer, QuietFrameTakesTheResidualAboveTarget) {
     frame_decoder d(140.0, 400);
-    tutti::jitter_buffer_config c;
-    c.rtp_clock_hz = rate;
-    auto jb = make(c, d);
+    auto jb = make(adaptive_config(), d);
     ASSERT_TRUE(jb);
     std::vector<packet> packets = stream(600, 1000, 0, 1, 0, 13000);
     packets[300].arrival_us += tick_us;
@@ -824,9 +823,7 @@ TEST(JitterBuffer, QuietFrameTakesTheResidualAboveTarget) {
 // lets time stretching work as on speech).
 TEST(JitterBuffer, BurstySenderIsLearntNotConcealedEveryBurst) {
     frame_decoder d(frame_decoder::mode::tone);
-    tutti::jitter_buffer_config c;
-    c.rtp_clock_hz = rate;
-    auto jb = make(c, d);
+    auto jb = make(adaptive_config(), d);
     ASSERT_TRUE(jb);
     constexpr std::uint32_t count = 1050;
     constexpr std::int64_t chunk_us = 128000;
@@ -855,9 +852,7 @@ TEST(JitterBuffer, BurstySenderIsLearntNotConcealedEveryBurst) {
 // 1.8 s (92 packets), until the delay reference caught up.
 TEST(JitterBuffer, LastingDelayStepIsFollowedNotDroppedUntilTheReferenceMoves) {
     frame_decoder d(frame_decoder::mode::tone);
-    tutti::jitter_buffer_config c;
-    c.rtp_clock_hz = rate;
-    auto jb = make(c, d);
+    auto jb = make(adaptive_config(), d);
     ASSERT_TRUE(jb);
     constexpr std::uint32_t count = 1000, step_at = 250;
     std::vector<packet> packets = stream(count);
@@ -874,9 +869,7 @@ TEST(JitterBuffer, LastingDelayStepIsFollowedNotDroppedUntilTheReferenceMoves) {
 
 TEST(JitterBuffer, InsertAndGetDoNotAllocate) {
     frame_decoder d;
-    tutti::jitter_buffer_config c;
-    c.rtp_clock_hz = rate;
-    auto jb = make(c, d);
+    auto jb = make(adaptive_config(), d);
     // 5000 packets of the Wi-Fi trace (jitter, loss, duplicates, reordering) and 5000 ticks.
     const auto trace = tutti_bench::make_trace("wifi", 5, 5200, rate);
     auto arrivals = trace.arrivals();
