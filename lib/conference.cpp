@@ -17,6 +17,7 @@
 #include "tutti/codec.hpp"
 #include "tutti/codecs/g711.hpp"
 #include "tutti/codecs/opus.hpp"
+#include "tutti/detail/cpu_relax.hpp"
 #include "tutti/detail/mpmc_queue.hpp"
 #include "tutti/detail/spsc_ring.hpp"
 #include "tutti/kernels.hpp"
@@ -268,6 +269,7 @@ struct encoder_group {
     std::uint32_t control_members = 0;  // [control side]
     bool dropped = false;               // [control side] last member gone, drop command sent
     std::uint32_t users = 0;            // [tick] listeners sending its payloads this tick
+    std::atomic<bool> encoded{false};   // [tick] this tick's payloads are ready (listeners on other workers wait for it)
 };
 
 // A resampler pair for one mixing rate.
@@ -1231,12 +1233,6 @@ struct room::impl {
         stage_end(w, tick_stage::packetize);
     }
 
-    // The output stage as one job: groups first, then participants with their own output.
-    void encode_item(std::size_t i, unsigned w) {
-        if (i < groups.size()) encode_group(*groups[i], w);
-        else produce_output(*lists.encoding[i - groups.size()], w);
-    }
-
     std::int64_t tick_now_us = 0;
 
     // Plugin taps on the room mix (what the mix tap gets) and on each voice.
@@ -1278,22 +1274,62 @@ struct room::impl {
             f.deferred.push_back(&p);
     }
 
-    // The input pass over active[begin, end) on worker w. A big room is bound
-    // by memory latency, so each participant's lines are asked for in stages
-    // ahead of its turn (see ahead_input); all within the range, which is
-    // this worker's alone (stage 3 reads state the tick writes).
-    void input_range(std::size_t begin, std::size_t end, unsigned w, input_findings& f) {
+    // Runs body(*items[i]) for i in [begin, end) and asks for each item's
+    // lines ahead of its turn: ahead(items[j], stage) at ahead_distance[stage]
+    // places before it, for stages [0, stages). A big room is bound by memory
+    // latency; all stays within the range, which is this worker's alone.
+    template <class Ahead, class Body>
+    static void pipelined(participant* const* items, std::size_t begin, std::size_t end, unsigned stages, Ahead ahead, Body body) {
         constexpr std::size_t lead = ahead_distance[0];
         for (std::size_t k = 0; k < end - begin + lead; ++k) {  // begin + k - lead's turn: lead steps early, to fill the pipeline
-            for (unsigned stage = 0; stage < 4; ++stage) {
+            for (unsigned stage = 0; stage < stages; ++stage) {
                 const std::size_t j = begin + k + ahead_distance[stage];  // (+ lead: the item is j - lead)
-                if (j >= begin + lead && j < end + lead) ahead_input(active[j - lead], stage);
+                if (j >= begin + lead && j < end + lead) ahead(items[j - lead], stage);
             }
-            if (k < lead) continue;
-            participant& p = *active[begin + k - lead];
-            take_input(p, w);
-            after_input(p, f);
+            if (k >= lead) body(*items[begin + k - lead]);
         }
+    }
+
+    // The input pass over active[begin, end) on worker w (stage 3 of
+    // ahead_input reads state the tick writes: the range is this worker's).
+    void input_range(std::size_t begin, std::size_t end, unsigned w, input_findings& f) {
+        pipelined(active.data(), begin, end, 4, [](const participant* p, unsigned stage) { ahead_input(p, stage); },
+                  [&](participant& p) {
+                      take_input(p, w);
+                      after_input(p, f);
+                  });
+    }
+
+    // The output stage as one pool job of items: the groups' encoders, then
+    // the participants with their own output, then the shared listeners in
+    // blocks. A listener first waits for its group's encoder. The pool claims
+    // items in increasing order, so by then that encoder is claimed by a
+    // running thread that waits for nothing: the wait is at most one encode,
+    // and a talker's own encode runs beside the shared one instead of after
+    // it (with three encodes on two threads, one thread used to wait).
+    std::size_t output_items() const {
+        return groups.size() + lists.encoding.size() + (lists.sharing.size() + block_size - 1) / block_size;
+    }
+    void output_item(std::size_t i, unsigned w) {
+        if (i < groups.size()) {
+            encode_group(*groups[i], w);
+            groups[i]->encoded.store(true, std::memory_order_release);
+            return;
+        }
+        i -= groups.size();
+        if (i < lists.encoding.size()) {
+            produce_output(*lists.encoding[i], w);
+            return;
+        }
+        i -= lists.encoding.size();
+        send_shared_range(i * block_size, std::min(lists.sharing.size(), (i + 1) * block_size), w);
+    }
+    void send_shared_range(std::size_t begin, std::size_t end, unsigned w) {
+        pipelined(lists.sharing.data(), begin, end, 3, [](const participant* p, unsigned stage) { ahead_output(p, stage); },
+                  [&](participant& p) {
+                      while (!p.group->encoded.load(std::memory_order_acquire)) detail::cpu_relax();
+                      send_shared(p, w);
+                  });
     }
 
     void run_tick(std::int64_t now_us) {
@@ -1336,27 +1372,17 @@ struct room::impl {
         // Output: the encoders of those whose choice waited for the mix, then every encoder, then the shared payloads.
         for (participant* p : lists.deferred) choose_encoder(*p, lists);
         for (encoder_group* g : lists.group_uses) ++g->users;
-        struct output_job {
-            impl* self;
-            static void run(void* ctx, std::size_t i, unsigned w) noexcept { static_cast<output_job*>(ctx)->self->encode_item(i, w); }
-        } job{this};
-        const std::size_t items = groups.size() + lists.encoding.size();
-        if (pool) pool->run(items, &output_job::run, &job);
-        else
-            for (std::size_t i = 0; i < items; ++i) encode_item(i, 0);
-        struct shared_job {
-            impl* self;
-            static void run(void* ctx, std::size_t i, unsigned w) noexcept {
-                impl& r = *static_cast<shared_job*>(ctx)->self;
-                const std::vector<participant*>& items = r.lists.sharing;
-                for (unsigned stage = 0; stage < 3; ++stage)  // (on a pool, item i + d may be another worker's: only a wasted hint)
-                    if (i + ahead_distance[stage] < items.size()) ahead_output(items[i + ahead_distance[stage]], stage);
-                r.send_shared(*items[i], w);
-            }
-        } shared{this};
-        if (pool) pool->run(lists.sharing.size(), &shared_job::run, &shared);
-        else
-            for (std::size_t i = 0; i < lists.sharing.size(); ++i) shared_job::run(&shared, i, 0);
+        for (encoder_group* g : groups) g->encoded.store(false, std::memory_order_relaxed);  // (published by the pool's start)
+        if (pool) {
+            struct output_job {
+                impl* self;
+                static void run(void* ctx, std::size_t i, unsigned w) noexcept { static_cast<output_job*>(ctx)->self->output_item(i, w); }
+            } job{this};
+            pool->run(output_items(), &output_job::run, &job);
+        } else {  // the same order, the listeners as one range
+            for (std::size_t i = 0; i < groups.size() + lists.encoding.size(); ++i) output_item(i, 0);
+            send_shared_range(0, lists.sharing.size(), 0);
+        }
         stats.encoders_run = 0;
         for (encoder_group* g : groups) stats.encoders_run += g->users > 0 ? 1 : 0;
         for (participant* p : lists.encoding) stats.encoders_run += p->rtp && !(p->deaf && !p->has_private) ? 1 : 0;

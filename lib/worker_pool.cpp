@@ -1,13 +1,14 @@
 // The worker pool: a generation counter the workers wait on, an atomic index
-// counter they claim chunks from, a count of workers still busy.
+// counter they claim indices from, a count of workers still busy.
 #include "tutti/worker_pool.hpp"
 
-#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <new>
 #include <thread>
 #include <vector>
+
+#include "tutti/detail/cpu_relax.hpp"
 
 TUTTI_BEGIN_NAMESPACE
 
@@ -16,14 +17,7 @@ namespace {
 // follow each other within microseconds, a system call per wake-up would cost
 // more than the work of a small room.
 constexpr int spin_polls = 4000;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-}
+using detail::cpu_relax;
 }  // namespace
 
 struct worker_pool::impl {
@@ -35,7 +29,6 @@ struct worker_pool::impl {
     job_fn fn = nullptr;
     void* context = nullptr;
     std::size_t count = 0;
-    std::size_t chunk = 1;
 
     alignas(64) std::atomic<std::uint32_t> generation{0};
     alignas(64) std::atomic<std::size_t> next{0};
@@ -44,10 +37,9 @@ struct worker_pool::impl {
 
     void work(unsigned worker) noexcept {
         for (;;) {
-            const std::size_t begin = next.fetch_add(chunk, std::memory_order_relaxed);
-            if (begin >= count) return;
-            const std::size_t end = std::min(count, begin + chunk);
-            for (std::size_t i = begin; i < end; ++i) fn(context, i, worker);
+            const std::size_t i = next.fetch_add(1, std::memory_order_relaxed);
+            if (i >= count) return;
+            fn(context, i, worker);
         }
     }
 
@@ -112,9 +104,6 @@ void worker_pool::run(std::size_t count, job_fn fn, void* context) noexcept {
     m.fn = fn;
     m.context = context;
     m.count = count;
-    // Chunks small enough to balance (8 per thread), large enough that the
-    // shared counter is not touched per participant in a big room.
-    m.chunk = std::max<std::size_t>(1, std::min<std::size_t>(64, count / (std::size_t{8} * (helpers + 1))));
     m.next.store(0, std::memory_order_relaxed);
     m.busy.store(helpers, std::memory_order_relaxed);
     m.generation.fetch_add(1, std::memory_order_release);

@@ -7,9 +7,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "alloc_counter.hpp"
@@ -413,4 +415,35 @@ TEST(ConferenceCapacity, WorkerPoolRefusesBadSizes) {
     for (int round = 0; round < 100; ++round)
         pool->run(hits.size(), [](void* ctx, std::size_t i, unsigned) noexcept { ++static_cast<int*>(ctx)[i]; }, hits.data());
     EXPECT_TRUE(std::all_of(hits.begin(), hits.end(), [](int h) { return h == 101; }));
+}
+
+// The room's output job lets a listener wait for its group's encoder, an
+// index below it: that needs every lower index to be run by a thread that
+// does not wait for a higher one. Here every index waits for the one before
+// it, the strictest such chain, with more threads than cores; a pool that ran
+// a thread's claimed indices out of order, or left a lower index to a thread
+// already waiting, would hang here.
+TEST(ConferenceCapacity, WorkerPoolLetsAnIndexWaitForALowerOne) {
+    struct chain {
+        std::vector<std::atomic<bool>> done;
+        std::vector<unsigned> order;  // who finished, in finishing order (written in turn: each waits for the last)
+        std::atomic<std::size_t> finished{0};
+    };
+    for (unsigned threads : {2u, 3u, 4u}) {
+        std::unique_ptr<worker_pool> pool;
+        ASSERT_EQ(worker_pool::create(threads, pool), status::ok);
+        for (int round = 0; round < 50; ++round) {
+            chain c;
+            c.done = std::vector<std::atomic<bool>>(200);
+            c.order.resize(200);
+            pool->run(c.done.size(), [](void* ctx, std::size_t i, unsigned) noexcept {
+                chain& ch = *static_cast<chain*>(ctx);
+                while (i > 0 && !ch.done[i - 1].load(std::memory_order_acquire)) std::this_thread::yield();
+                ch.order[ch.finished.fetch_add(1, std::memory_order_relaxed)] = static_cast<unsigned>(i);
+                ch.done[i].store(true, std::memory_order_release);
+            }, &c);
+            ASSERT_EQ(c.finished.load(), c.done.size()) << threads;
+            for (std::size_t i = 0; i < c.order.size(); ++i) ASSERT_EQ(c.order[i], i) << threads << " threads";
+        }
+    }
 }

@@ -8,11 +8,13 @@
 //
 // How: run() publishes a job (a function and an index range), wakes the
 // workers through a futex (std::atomic::wait/notify), and works on the range
-// itself too; indices are claimed with an atomic counter in small chunks, so
-// a slow participant (an Opus encode) does not hold the others up. Nothing on
-// this path allocates or takes a lock. Each index's work touches only its own
-// participant (or encoder), so the output is bit-identical whatever the thread
-// count and whichever thread ran which index.
+// itself too; indices are claimed one at a time with an atomic counter, so a
+// slow item (an Opus encode) does not hold the others up: a room's items are
+// encoders and blocks of participants, never one participant, so the counter
+// is touched a few hundred times a tick at most. Nothing on this path
+// allocates or takes a lock. Each index's work touches only its own
+// participants (or encoder), so the output is bit-identical whatever the
+// thread count and whichever thread ran which index.
 #pragma once
 
 #include <cstddef>
@@ -47,7 +49,10 @@ public:
     using job_fn = void (*)(void* context, std::size_t index, unsigned worker) noexcept;
 
     /// Runs fn for every index in [0, count) across the pool and returns when
-    /// all have finished. Never allocates, locks, or throws. [one calling thread at a time]
+    /// all have finished. Indices are claimed in increasing order, and a
+    /// thread runs the one it claimed to its end before claiming another: so
+    /// fn(i) may wait for the result of an index below i, which is then held
+    /// by a running thread. Never allocates, locks, or throws. [one calling thread at a time]
     void run(std::size_t count, job_fn fn, void* context) noexcept;
 
     struct impl;
