@@ -36,6 +36,14 @@ constexpr float stretch_margin_ms = 2.0f;          // stretch as soon as the del
 constexpr float drain_exit_ms = 0.5f;              // a drain (see `draining`) goes on until this close to target
 constexpr std::uint64_t max_generation = 64;       // observations per generation of the bucket maxima
 constexpr std::uint64_t min_statistics = 10;       // delay observations before the target follows them
+// The reference rising this much at once, while packets have come without a
+// pause for half its window, is a lasting step of the path's delay (a route
+// change), or the end of a fast outlier's window: the lateness history is
+// moved down with it (see follow_step_up). Smaller rises are the wander of
+// the window's minimum, or a slow sender's clock. After a pause (an outage,
+// DTX) the window holds a few packets, whose minimum is no lasting step.
+constexpr std::int64_t reference_step_us = 10000;
+constexpr std::int64_t arrival_pause_us = 200000;
 
 struct packet_slot {
     bool used = false;
@@ -155,6 +163,8 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     std::int64_t reference_moved_us = 0;
     std::int64_t last_reference_us = 0;
     bool have_last_reference = false;
+    std::int64_t last_arrival_us = 0;  // with have_last_reference
+    std::int64_t arrivals_since_us = 0;  // arrivals without a pause (arrival_pause_us) since then
     double reference_shift_ms() const { return static_cast<double>(reference_moved_us) / 1000.0; }
     // The tick grid: the time of the current get(). Ticks come every tick_us
     // and a packet can only be played from the first tick at or after its
@@ -290,8 +300,12 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             --ref_size;
         }
         const std::int64_t reference_now = reference_offset();
+        if (!have_last_reference || arrival_us - last_arrival_us > arrival_pause_us) arrivals_since_us = arrival_us;
         if (have_last_reference && reference_now < last_reference_us) reference_moved_us += reference_now - last_reference_us;
+        if (have_last_reference && reference_now - last_reference_us >= reference_step_us && arrival_us - arrivals_since_us >= window / 2)
+            follow_step_up(reference_now - last_reference_us);
         last_reference_us = reference_now;
+        last_arrival_us = arrival_us;
         have_last_reference = true;
         // RFC 3550 interarrival jitter.
         if (have_transit) {
@@ -301,6 +315,41 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         last_transit_us = offset;
         have_transit = true;
         stats.jitter_ms = jitter_us / 1000.0f;
+    }
+
+    // The reference rose by rise_us at once. Every lateness in the history was
+    // measured against the old one, so it reads rise_us too high now: after a
+    // route change that lengthened the path, the history held the step itself
+    // (the packets came late against the old reference), and the target would
+    // hold the step a second time, on top of the new reference, until the
+    // history forgot it (seconds of needless delay, stretched in and then
+    // accelerated out). The masses move down by whole buckets (those that
+    // would fall below 0 gather in bucket 0), the maxima by the exact rise.
+    void follow_step_up(std::int64_t rise_us) {
+        reference_moved_us += rise_us;
+        const auto k = static_cast<std::size_t>(std::llround(static_cast<double>(rise_us) / 1000.0 / histogram_bucket_ms));
+        const std::size_t used = buckets_used;
+        bucket_stats& floor = histogram[0];
+        for (std::size_t b = 1; b < used; ++b) {
+            bucket_stats& from = histogram[b];
+            if (b <= k) {  // gathers into bucket 0: the mass adds up, the newest maxima win
+                floor.mass += from.mass;
+                if (from.generation > floor.generation) {
+                    floor.current = from.current;
+                    floor.previous = from.previous;
+                    floor.generation = from.generation;
+                } else if (from.generation == floor.generation) {
+                    floor.current = std::max(floor.current, from.current);
+                    floor.previous = std::max(floor.previous, from.previous);
+                }
+            } else {
+                histogram[b - k] = from;
+            }
+            from = bucket_stats{};
+        }
+        buckets_used = used > k ? used - k : 1;
+        ++histogram_version;
+        scans_due = 0;
     }
 
     // How long after the reference (the fastest recent packet) would have had

@@ -865,6 +865,17 @@ TEST(JitterBuffer, LastingDelayStepIsFollowedNotDroppedUntilTheReferenceMoves) {
     for (std::size_t k = step_at; k < count - 10; ++k) silent += r.ticks[k] == silence ? 1 : 0;
     EXPECT_LE(silent, 10u) << "target " << end.target_delay_ms << " ms, delay " << end.current_delay_ms << " ms";
     EXPECT_EQ(end.resyncs, before.resyncs);  // followed, not restarted
+    // 2 s (the reference window) after the step the reference moves up to the
+    // new path. Playout is then already 150 ms later, where the new path needs
+    // it: the delay against the new reference is back at its target, and is
+    // not built up a second time by stretching the tone (the history's
+    // lateness was measured against the old reference and moves down with it).
+    const std::size_t moved = step_at + 100 + 5;
+    const auto& after_move = r.stats[moved];
+    EXPECT_LE(after_move.target_delay_ms, 25.0f);
+    for (std::size_t k = moved; k < count - 10; ++k) ASSERT_LE(r.stats[k].current_delay_ms, 25.0f) << "tick " << k;
+    EXPECT_LE(end.stretch_samples - after_move.stretch_samples, frame);
+    EXPECT_LE(end.accelerate_samples - after_move.accelerate_samples, frame);
 }
 
 TEST(JitterBuffer, InsertAndGetDoNotAllocate) {

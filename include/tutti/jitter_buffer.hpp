@@ -15,7 +15,16 @@
 //     When a packet is decoded at the tick that needs it, or arrives after
 //     its time was concealed, its lateness (its offset above that reference)
 //     goes into a histogram (0.25 ms buckets) with exponential forgetting
-//     (NetEq's DelayManager idea).
+//     (NetEq's DelayManager idea). When the reference rises by 10 ms or more
+//     at once while packets have kept coming for a second or more (the
+//     fastest packet of a shorter path left the window: a route change made
+//     the path longer 2 s ago), the history moves down with it. Its lateness
+//     was measured against the old reference and holds the step itself; kept
+//     as it was, the target would hold the step a second time, on top of the
+//     new reference, for the seconds the history takes to forget it
+//     (stretching it in, then accelerating it out). Smaller rises (the
+//     minimum's wander, a slow sender's clock) and those after a pause (an
+//     outage, DTX: the window holds a few packets) leave it as it is.
 //   * The target is on the tick grid. get() takes in what has arrived by
 //     each tick, so a packet is in time at playout delay D exactly when it
 //     arrived by the tick that plays its first sample: the delays that count
