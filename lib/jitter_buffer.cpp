@@ -43,6 +43,7 @@ constexpr std::uint64_t min_statistics = 10;       // delay observations before 
 // the window's minimum, or a slow sender's clock. After a pause (an outage,
 // DTX) the window holds a few packets, whose minimum is no lasting step.
 constexpr std::int64_t reference_step_us = 10000;
+constexpr std::int64_t max_phases = 16;  // packet phases against the ticks the target serves (2.5 ms packets on 40 ms ticks)
 constexpr std::int64_t arrival_pause_us = 200000;
 
 struct packet_slot {
@@ -413,13 +414,23 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         return static_cast<float>(tick_now_us + k * tick - at_zero) / 1000.0f;
     }
 
-    // on_time_delay_ms() for the packets that start in the tick from media_us:
-    // one for packets of a tick or longer, all of them when they are shorter.
+    // on_time_delay_ms() for every phase the packets take against the ticks,
+    // from the packet at media_us on: their starts fall on the ticks in a
+    // pattern that repeats every lcm(packet, tick). One phase when the packet
+    // is a multiple of the tick; the packets in a tick when it divides the
+    // tick; two for 30 ms packets on 20 ms ticks. A target for one phase
+    // alone would swing from packet to packet: the low one cut the delay
+    // (accelerating) that the next packet needed (concealing), 14 % of a
+    // clean 30 ms stream.
     float on_time_for_tick_ms(double lateness_ms, std::int64_t media_us) const {
-        const std::int64_t packet_us = last_packet_frames > 0 ? frames_to_us(last_packet_frames) : config.tick_us;
+        return on_time_for_phases_ms(lateness_ms, media_us, last_packet_frames > 0 ? frames_to_us(last_packet_frames) : config.tick_us);
+    }
+    float on_time_for_phases_ms(double lateness_ms, std::int64_t media_us, std::int64_t packet_us) const {
+        const std::int64_t tick = config.tick_us;
         float d = on_time_delay_ms(lateness_ms, media_us);
-        for (std::int64_t m = packet_us; m < static_cast<std::int64_t>(config.tick_us); m += packet_us)
-            d = std::max(d, on_time_delay_ms(lateness_ms, media_us + m));
+        if (packet_us <= 0 || packet_us % tick == 0) return d;
+        const std::int64_t period = std::min(std::lcm(packet_us, tick), max_phases * packet_us);
+        for (std::int64_t m = packet_us; m < period; m += packet_us) d = std::max(d, on_time_delay_ms(lateness_ms, media_us + m));
         return d;
     }
 
@@ -760,12 +771,29 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
                     append_silence(want - sync_frames);
                     return;
                 }
-                // Start once the first packet has waited as long as the target asks.
+                // Start once the first packet has waited as long as the target
+                // asks. Before there are statistics, that is initial_delay_ms,
+                // and at least until the packets of every phase against the
+                // ticks (packets shorter than a tick, or not a multiple of it)
+                // will be in by their ticks if they come as this one did:
+                // else the second tick of 10 ms packets conceals half of itself.
                 const packet_slot& s = slot_of(first);
                 const float would_be = static_cast<float>(now_us - ts_to_us(s.ts) - reference_offset()) / 1000.0f;
-                if (would_be + static_cast<float>(frames_to_us(static_cast<std::int64_t>(sync_frames))) / 1000.0f < target) {
-                    append_silence(want - sync_frames);
-                    return;
+                const float start = delay_samples >= min_statistics
+                                        ? target
+                                        : std::max(target, on_time_for_phases_ms(lateness_of(s), ts_to_us(s.ts), frames_to_us(s.frames)));
+                const float short_ms = start - (would_be + static_cast<float>(frames_to_us(static_cast<std::int64_t>(sync_frames))) / 1000.0f);
+                if (short_ms > 0.0f) {
+                    // Packets off the tick grid start inside a tick, after
+                    // the silence that puts them at the start delay exactly
+                    // (a whole tick later would be above it, to be cut again).
+                    const bool phased = frames_to_us(s.frames) % static_cast<std::int64_t>(config.tick_us) != 0;
+                    const std::size_t lead = ms_to_frames(short_ms) + 1;
+                    if (!phased || sync_frames + lead >= want) {
+                        append_silence(want - sync_frames);
+                        return;
+                    }
+                    append_silence(lead);
                 }
                 state = playout_state::playing;
                 decode_ts = s.ts;

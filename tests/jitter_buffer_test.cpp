@@ -24,6 +24,7 @@
 
 #include "../bench/network_trace.hpp"
 #include "alloc_counter.hpp"
+#include "tutti/codecs/g711.hpp"
 #include "tutti/codecs/opus.hpp"
 #include "tutti/kernels.hpp"
 #include "tutti/wav.hpp"
@@ -876,6 +877,41 @@ TEST(JitterBuffer, LastingDelayStepIsFollowedNotDroppedUntilTheReferenceMoves) {
     for (std::size_t k = moved; k < count - 10; ++k) ASSERT_LE(r.stats[k].current_delay_ms, 25.0f) << "tick " << k;
     EXPECT_LE(end.stretch_samples - after_move.stretch_samples, frame);
     EXPECT_LE(end.accelerate_samples - after_move.accelerate_samples, frame);
+}
+
+// Packets that are not a multiple of the tick (30 ms on 20 ms ticks: iLBC,
+// or G.711 at ptime 30) start at two phases against the ticks, shorter ones
+// at several. On a clean network one steady delay serves every phase: nothing
+// concealed, stretched or cut. (A target for the next packet's phase alone
+// swung between two grid points and concealed 14 % of a 30 ms stream.)
+TEST(JitterBuffer, PacketsOfAnyLengthPlayWithoutConcealmentOnACleanNetwork) {
+    for (std::uint32_t ptime_ms : {10u, 30u, 40u, 60u}) {
+        for (std::int64_t phase_us : {0, 3000, 7000, 11000, 17000}) {
+            const std::uint32_t n = 8 * ptime_ms;  // samples (and bytes) per packet at 8 kHz
+            auto dec = tutti::make_g711_decoder(tutti::g711_law::mu_law, ptime_ms * 1000);
+            auto jb = make(adaptive_config(), *dec);
+            ASSERT_TRUE(jb);
+            std::uint32_t rng = 1;
+            auto next_random = [&rng] { return rng = rng * 1664525u + 1013904223u; };
+            std::vector<std::uint8_t> payload(n);
+            std::vector<float> out(frame);
+            const std::uint32_t count = 10000 / ptime_ms;  // 10 s
+            std::uint32_t sent = 0;
+            std::int64_t arrival = 0;
+            for (std::int64_t now = 0; sent + 3 < count; now += tick_us) {  // (stops with packets in hand: nothing concealed past the end)
+                for (; sent < count && (arrival = phase_us + std::int64_t{sent} * ptime_ms * 1000 + 800 + next_random() % 400) <= now; ++sent) {
+                    for (auto& b : payload) b = static_cast<std::uint8_t>(0x90 + (next_random() >> 28));  // loud noise
+                    ASSERT_EQ(jb->insert({static_cast<std::uint16_t>(sent), sent * n, 1, 0, sent == 0}, payload, arrival), status::ok);
+                }
+                ASSERT_EQ(jb->get({out.data(), frame, 1}, now), status::ok);
+            }
+            const auto& st = jb->stats();
+            EXPECT_EQ(st.concealed_samples, 0u) << ptime_ms << " ms packets, phase " << phase_us << " us";
+            EXPECT_EQ(st.accelerate_samples + st.stretch_samples, 0u) << ptime_ms << " ms packets, phase " << phase_us << " us";
+            EXPECT_EQ(st.packets_late, 0u) << ptime_ms << " ms packets, phase " << phase_us << " us";
+            EXPECT_LE(st.current_delay_ms, 21.0f) << ptime_ms << " ms packets, phase " << phase_us << " us";  // at most a tick and the jitter
+        }
+    }
 }
 
 TEST(JitterBuffer, InsertAndGetDoNotAllocate) {

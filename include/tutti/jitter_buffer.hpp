@@ -32,6 +32,9 @@
 //     time falls against the ticks. The target is the `quantile` of recent
 //     lateness (the largest lateness recently seen in that bucket: exact, not
 //     the bucket's edge) rounded up to that grid for the packet played next,
+//     and for the packets after it until their phase against the ticks
+//     repeats (lcm(packet, tick): 10 ms packets on 20 ms ticks have two
+//     phases, 30 ms packets too), so that one steady delay serves them all;
 //     clamped to [min_delay_ms, max_delay_ms]. Any delay above that grid
 //     point is waste: no packet is more likely to be in time short of the
 //     next one. Rounding when the target is used, not when a packet is
@@ -44,7 +47,10 @@
 //     minimum over a sliding window, a sender clock that runs fast or slow
 //     only moves the reference: drift never grows or starves the buffer.
 //     Playout starts once the first packet has waited `initial_delay_ms`
-//     (default 0, as SpeexDSP and NetEq start); the delay is not changed until
+//     (default 0, as SpeexDSP and NetEq start), and, for packets off the tick
+//     grid, the delay at which the next packets of every phase would be in
+//     by their ticks if they came as the first did (playout then starts
+//     inside a tick, after that much silence); the delay is not changed until
 //     ten packets have been observed.
 //   * The current playout delay D is known exactly at every tick (the media
 //     time being played vs. the reference). When D is above the target by more
