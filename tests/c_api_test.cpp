@@ -20,6 +20,8 @@
 
 #include "../lib/c_struct.hpp"
 #include "alloc_counter.hpp"
+#include "correlation.hpp"
+#include "speech.hpp"
 #include "tutti/kernels.hpp"
 #include "tutti/wav.hpp"
 
@@ -33,37 +35,13 @@ const char* const speech_files[] = {
 
 // 16 kHz speech at -26 dBov RMS.
 std::vector<float> speech(int index) {
-    tutti::wav_file w;
-    EXPECT_EQ(tutti::read_wav_file(std::string(TUTTI_SPEECH_DIR) + speech_files[index], w), tutti::status::ok);
-    EXPECT_EQ(w.sample_rate_hz, 16000u);
-    const float rms = std::sqrt(tutti::sum_squares(w.samples.data(), w.samples.size()) / static_cast<float>(w.samples.size()));
-    for (float& x : w.samples) x *= 0.05f / rms;
-    return w.samples;
+    std::vector<float> v = tutti_test::read_speech(speech_files[index]);
+    EXPECT_FALSE(v.empty()) << speech_files[index];
+    return v;
 }
 
-double correlation_at(const std::vector<float>& a, const std::vector<float>& b, std::size_t lag) {
-    double ab = 0, aa = 0, bb = 0;
-    const std::size_t n = std::min(a.size(), b.size() > lag ? b.size() - lag : 0);
-    for (std::size_t i = 0; i < n; ++i) {
-        ab += double(a[i]) * b[i + lag];
-        aa += double(a[i]) * a[i];
-        bb += double(b[i + lag]) * b[i + lag];
-    }
-    return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : 0.0;
-}
-
-// Largest normalised cross-correlation of a and b delayed by 0..max_lag.
-double max_correlation(const std::vector<float>& a, const std::vector<float>& b, std::size_t max_lag) {
-    double best = 0;
-    std::size_t best_lag = 0;
-    for (std::size_t lag = 0; lag <= max_lag; lag += 4) {
-        const double c = correlation_at(a, b, lag);
-        if (c > best) best = c, best_lag = lag;
-    }
-    for (std::size_t lag = best_lag > 4 ? best_lag - 4 : 0; lag <= best_lag + 4; ++lag)
-        best = std::max(best, correlation_at(a, b, lag));
-    return best;
-}
+using tutti_test::correlation_at;
+using tutti_test::max_correlation;
 
 double energy(const std::vector<float>& v, std::size_t from = 0) {
     double e = 0;

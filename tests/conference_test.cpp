@@ -15,6 +15,8 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "correlation.hpp"
+#include "speech.hpp"
 #include "tutti/codec_registry.hpp"
 #include "tutti/kernels.hpp"
 #include "tutti/resampler.hpp"
@@ -35,51 +37,14 @@ const char* const speech_files[] = {
 
 // 16 kHz speech at -26 dBov RMS (so talkers are equally loud), resampled to `rate`.
 std::vector<float> speech(int index, std::uint32_t rate) {
-    wav_file w;
-    EXPECT_EQ(read_wav_file(std::string(TUTTI_SPEECH_DIR) + speech_files[index], w), status::ok);
-    const float rms = std::sqrt(sum_squares(w.samples.data(), w.samples.size()) / static_cast<float>(w.samples.size()));
-    for (float& x : w.samples) x *= 0.05f / rms;
-    if (rate == 16000) return w.samples;
-    std::unique_ptr<resampler> rs;
-    EXPECT_EQ(resampler::create(16000, rate, 1, rs), status::ok);
-    std::vector<float> out(w.samples.size() * rate / 16000 + 64);
-    const std::size_t chunk = 320;
-    std::size_t written = 0;
-    for (std::size_t i = 0; i + chunk <= w.samples.size(); i += chunk) {
-        const auto n = rs->process(interleaved_view<const float>(w.samples.data() + i, chunk, 1),
-                                   interleaved_view<float>(out.data() + written, out.size() - written, 1));
-        written += static_cast<std::size_t>(std::max<std::ptrdiff_t>(n, 0));
-    }
-    out.resize(written);
-    return out;
+    std::vector<float> v = tutti_test::speech(speech_files[index], rate);
+    EXPECT_FALSE(v.empty()) << speech_files[index];
+    return v;
 }
 
-// Normalised cross-correlation of a and b at one lag (b delayed by `lag`).
-double correlation_at(const std::vector<float>& a, const std::vector<float>& b, std::size_t lag) {
-    double ab = 0, aa = 0, bb = 0;
-    const std::size_t n = std::min(a.size(), b.size() > lag ? b.size() - lag : 0);
-    for (std::size_t i = 0; i < n; ++i) {
-        ab += double(a[i]) * b[i + lag];
-        aa += double(a[i]) * a[i];
-        bb += double(b[i + lag]) * b[i + lag];
-    }
-    return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : 0.0;
-}
+using tutti_test::correlation_at;
+using tutti_test::max_correlation;
 
-// Largest normalised cross-correlation over lags 0..max_lag: a coarse search
-// every 4 lags, then every lag around the best (speech is smooth enough).
-double max_correlation(const std::vector<float>& a, const std::vector<float>& b, std::size_t max_lag) {
-    double best = 0;
-    std::size_t best_lag = 0;
-    for (std::size_t lag = 0; lag <= max_lag; lag += 4) {
-        const double c = correlation_at(a, b, lag);
-        if (c > best) best = c, best_lag = lag;
-    }
-    for (std::size_t lag = best_lag > 4 ? best_lag - 4 : 0; lag <= best_lag + 4; ++lag) best = std::max(best, correlation_at(a, b, lag));
-    return best;
-}
-
-// The first `n` samples of `v` (all of it when shorter).
 std::vector<float> head(const std::vector<float>& v, std::size_t n) {
     return std::vector<float>(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(std::min(n, v.size())));
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "alloc_counter.hpp"
+#include "correlation.hpp"
 #include "speech.hpp"
 #include "tutti/codec_registry.hpp"
 #include "tutti/conference.hpp"
@@ -53,21 +54,8 @@ std::vector<float> speech(const char* file, std::uint32_t rate) {
 const char* const speech_a = "/librivox/sense_and_sensibility_01_austen_64kb-0870.wav";
 const char* const speech_b = "/librivox/sense_and_sensibility_01_austen_64kb-0880.wav";
 
-double correlation_at(const std::vector<float>& a, const std::vector<float>& b, std::size_t lag) {
-    double ab = 0, aa = 0, bb = 0;
-    const std::size_t n = std::min(a.size(), b.size() > lag ? b.size() - lag : 0);
-    for (std::size_t i = 0; i < n; ++i) {
-        ab += double(a[i]) * b[i + lag];
-        aa += double(a[i]) * a[i];
-        bb += double(b[i + lag]) * b[i + lag];
-    }
-    return aa > 0 && bb > 0 ? ab / std::sqrt(aa * bb) : 0.0;
-}
-[[maybe_unused]] double max_correlation(const std::vector<float>& a, const std::vector<float>& b, std::size_t max_lag) {
-    double best = 0;
-    for (std::size_t lag = 0; lag <= max_lag; ++lag) best = std::max(best, correlation_at(a, b, lag));
-    return best;
-}
+using tutti_test::correlation_at;
+using tutti_test::max_correlation;
 
 std::shared_ptr<plugin> load(const char* path) {
     std::shared_ptr<plugin> p;
