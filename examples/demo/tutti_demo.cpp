@@ -75,6 +75,7 @@ struct person {
     std::vector<float> level_dbov;
     std::vector<bool> talking, mixed, concealed;
     tutti::participant_stats last{};
+    std::uint64_t concealed_in_call = 0;  // concealed samples up to the last packet decoded (then the client has hung up)
 };
 
 tutti::sdp_format format(std::uint8_t pt, const char* name, std::uint32_t clock, std::uint16_t channels,
@@ -300,6 +301,7 @@ int main(int argc, char** argv) {
             // Once the clients stop sending, every tick is "concealed": not worth a mark.
             p.concealed.push_back(t + 10 < frames && (st.jitter.concealed_samples > p.last.jitter.concealed_samples ||
                                                       st.jitter.fec_recovered > p.last.jitter.fec_recovered));
+            if (st.jitter.packets_decoded > p.last.jitter.packets_decoded) p.concealed_in_call = st.jitter.concealed_samples;
             p.last = st;
             for (std::ptrdiff_t n; (n = room->pull_rtp(p.id, packet)) > 0;) {  // the downlink is clean
                 tutti::rtp_packet_view view;
@@ -340,7 +342,7 @@ int main(int argc, char** argv) {
         std::printf("%-6s %-12s %-13s %6zu %5zu %5llu %5llu %6llu %5.1f ms %4.0f ms %6.1fs %5.1fs %7llu %5.1f dBov\n", p.name,
                     p.codec_label, p.scenario, p.packets.size(), p.trace.lost_count(),
                     static_cast<unsigned long long>(j.packets_late), static_cast<unsigned long long>(j.fec_recovered),
-                    static_cast<unsigned long long>(j.concealed_samples * 1000 / p.dec->format().sample_rate_hz),
+                    static_cast<unsigned long long>(p.concealed_in_call * 1000 / p.dec->format().sample_rate_hz),
                     static_cast<double>(j.jitter_ms), static_cast<double>(j.current_delay_ms),
                     static_cast<double>(p.last.talk_ticks) * tick_us / 1e6,
                     static_cast<double>(std::count(p.mixed.begin(), p.mixed.end(), true)) * tick_us / 1e6,
@@ -348,7 +350,8 @@ int main(int argc, char** argv) {
     }
     const double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
     std::printf("\nsent/lost: packets the client sent / the network lost; late: arrived after their time was concealed;\n"
-                "FEC: lost packets rebuilt from Opus in-band FEC; PLC ms: audio concealed; delay: jitter-buffer delay at the end.\n"
+                "FEC: lost packets rebuilt from Opus in-band FEC; PLC ms: audio concealed until the last packet (not the\n"
+                "silence after the client stops); delay: jitter-buffer delay at the end.\n"
                 "room tick(): mean %.1f us, max %.1f us of wall time per 20 ms tick; whole demo %.1f s of wall time.\n\n",
                 rs.tick_mean_us, rs.tick_max_us, wall_s);
     std::printf("files in %s/:\n", out_dir.c_str());
