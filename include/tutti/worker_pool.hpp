@@ -4,7 +4,11 @@
 // A room runs its whole tick on the thread that calls tick() unless the host
 // hands it a pool (room_config::workers). The host creates the pool, so the
 // host decides how many threads tutti may start; one pool can serve many
-// rooms, ticked one after the other from one thread.
+// rooms, ticked one after the other from one thread. A room hands work to the
+// pool only where it pays for waking another core: more than one block of
+// participants, or two encodes that cost something (not G.711 or L16). A room
+// of a few G.711 callers ticks on the calling thread alone; many of them
+// gain from the host ticking rooms on several threads instead.
 //
 // How: run() publishes a job (a function and an index range), wakes the
 // workers through a futex (std::atomic::wait/notify), and works on the range
