@@ -1531,15 +1531,15 @@ status build_common(room::impl& r, participant& p, std::string* error) {
 
 }  // namespace
 
+// Whether an encode of this format costs enough to hand to another core: a
+// G.711 or L16 tick is a table or a copy, which waking a worker outweighs.
+static bool costly_to_encode(const sdp_format& f) { return !(f.is("PCMU") || f.is("PCMA") || f.is("L16")); }
+
 // The shared encoder for a listener with this send format and these options:
 // an existing group, or a new one (in `made`, not yet handed to the tick), or
 // nullptr when the codec cannot fork an encoder (then it always has its own).
 // Returns out_of_memory when a new group cannot be built for lack of memory
 // (the join fails rather than quietly costing an encoder per listener).
-// Whether an encode of this format costs enough to hand to another core: a
-// G.711 or L16 tick is a table or a copy, which waking a worker outweighs.
-static bool costly_to_encode(const sdp_format& f) { return !(f.is("PCMU") || f.is("PCMA") || f.is("L16")); }
-
 static status find_group(room::impl& r, participant& p, const rtp_participant_config& config,
                          std::unique_ptr<encoder_group>& made, encoder_group*& out) {
     out = nullptr;

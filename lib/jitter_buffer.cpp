@@ -43,8 +43,8 @@ constexpr std::uint64_t min_statistics = 10;       // delay observations before 
 // the window's minimum, or a slow sender's clock. After a pause (an outage,
 // DTX) the window holds a few packets, whose minimum is no lasting step.
 constexpr std::int64_t reference_step_us = 10000;
-constexpr std::int64_t max_phases = 16;  // packet phases against the ticks the target serves (2.5 ms packets on 40 ms ticks)
 constexpr std::int64_t arrival_pause_us = 200000;
+constexpr std::int64_t max_phases = 16;  // packet phases against the ticks the target serves (2.5 ms packets on 40 ms ticks)
 
 struct packet_slot {
     bool used = false;
@@ -159,13 +159,14 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     // negative number: a peak (lateness above the reference of its time) is
     // stored as lateness + moved and read back as stored - moved now, i.e.
     // later by what the reference fell since. Moves up (the fastest packet
-    // leaving the window) are not followed: the stored peaks then err on the
-    // side of more delay, which a slow sender needs.
+    // leaving the window) are followed only when they are a step (see
+    // follow_step_up): otherwise the stored peaks err on the side of more
+    // delay, which a slow sender needs.
     std::int64_t reference_moved_us = 0;
     std::int64_t last_reference_us = 0;
     bool have_last_reference = false;
-    std::int64_t last_arrival_us = 0;  // with have_last_reference
-    std::int64_t arrivals_since_us = 0;  // arrivals without a pause (arrival_pause_us) since then
+    std::int64_t last_arrival_us = 0;    // with have_last_reference
+    std::int64_t steady_since_us = 0;    // packets have come without a pause (arrival_pause_us) since this arrival
     double reference_shift_ms() const { return static_cast<double>(reference_moved_us) / 1000.0; }
     // The tick grid: the time of the current get(). Ticks come every tick_us
     // and a packet can only be played from the first tick at or after its
@@ -301,9 +302,9 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             --ref_size;
         }
         const std::int64_t reference_now = reference_offset();
-        if (!have_last_reference || arrival_us - last_arrival_us > arrival_pause_us) arrivals_since_us = arrival_us;
+        if (!have_last_reference || arrival_us - last_arrival_us > arrival_pause_us) steady_since_us = arrival_us;
         if (have_last_reference && reference_now < last_reference_us) reference_moved_us += reference_now - last_reference_us;
-        if (have_last_reference && reference_now - last_reference_us >= reference_step_us && arrival_us - arrivals_since_us >= window / 2)
+        if (have_last_reference && reference_now - last_reference_us >= reference_step_us && arrival_us - steady_since_us >= window / 2)
             follow_step_up(reference_now - last_reference_us);
         last_reference_us = reference_now;
         last_arrival_us = arrival_us;
