@@ -166,8 +166,6 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     std::int64_t last_reference_us = 0;
     bool have_last_reference = false;
     std::int64_t last_arrival_us = 0;    // with have_last_reference
-    bool have_early = false;             // a packet far below the reference, not yet followed by another (see observe_arrival)
-    std::int64_t early_arrival_us = 0, early_offset = 0;
     std::int64_t steady_since_us = 0;    // packets have come without a pause (arrival_pause_us) since this arrival
     double reference_shift_ms() const { return static_cast<double>(reference_moved_us) / 1000.0; }
     // The tick grid: the time of the current get(). Ticks come every tick_us
@@ -288,8 +286,10 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     // --- delay statistics ----------------------------------------------------
     std::int64_t reference_offset() const { return ref_size ? reference[ref_head].offset_us : 0; }
 
-    // Sliding-window minimum (monotonic queue, oldest at head): one arrival in.
-    void push_reference(std::int64_t arrival_us, std::int64_t offset, std::int64_t window) {
+    void observe_arrival(std::int64_t ts, std::int64_t arrival_us) {
+        const std::int64_t offset = arrival_us - ts_to_us(ts);
+        // Sliding-window minimum (monotonic queue, oldest at head).
+        const std::int64_t window = std::int64_t{config.reference_window_ms} * 1000;
         while (ref_size && reference[(ref_head + ref_size - 1) % reference_capacity].offset_us >= offset) --ref_size;
         if (ref_size == reference_capacity) {  // cannot happen with sane packet rates; keep the newest
             ref_head = (ref_head + 1) % reference_capacity;
@@ -300,30 +300,6 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         while (ref_size > 1 && reference[ref_head].arrival_us < arrival_us - window) {
             ref_head = (ref_head + 1) % reference_capacity;
             --ref_size;
-        }
-    }
-
-    void observe_arrival(std::int64_t ts, std::int64_t arrival_us) {
-        const std::int64_t offset = arrival_us - ts_to_us(ts);
-        const std::int64_t window = std::int64_t{config.reference_window_ms} * 1000;
-        // A packet far earlier than every packet in the window is not the
-        // reference on its own: a stray copy or a forged timestamp would drag
-        // the reference (and with it every lateness and the current delay)
-        // down by its error for the window's length, and playout would drain
-        // toward it. It is, with the next packet that comes about as early
-        // before a pause: a path that got shorter brings all its packets early.
-        if (ref_size && offset <= reference_offset() - reference_step_us) {
-            if (have_early && arrival_us - early_arrival_us <= arrival_pause_us && offset <= early_offset + reference_step_us) {
-                push_reference(early_arrival_us, early_offset, window);
-                push_reference(arrival_us, offset, window);
-                have_early = false;
-            } else {
-                have_early = true;
-                early_arrival_us = arrival_us;
-                early_offset = offset;
-            }
-        } else {
-            push_reference(arrival_us, offset, window);
         }
         const std::int64_t reference_now = reference_offset();
         if (!have_last_reference || arrival_us - last_arrival_us > arrival_pause_us) steady_since_us = arrival_us;
@@ -543,7 +519,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         restart_playout();
         have_stream = false;
         ref_head = ref_size = 0;
-        have_last_reference = have_early = false;
+        have_last_reference = false;
         for (bucket_stats& h : histogram) h = {};
         buckets_used = 0;
         histogram_unit = 1.0f;
@@ -757,14 +733,6 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         history_valid = std::min(history_frames, history_valid + frames);
     }
 
-    // Whether a packet held after q has an earlier timestamp than q's.
-    bool sent_before_it(std::int64_t q) {
-        const std::int64_t ts = slot_of(q).ts;
-        for (std::int64_t s = q + 1; s <= highest_seq && s < q + static_cast<std::int64_t>(slots.size()); ++s)
-            if (find(s)) return slot_of(s).ts < ts;
-        return false;
-    }
-
     // The next packet at or after next_seq that is held, or -1.
     std::int64_t next_held() {
         for (std::int64_t s = next_seq; s <= highest_seq && s < next_seq + static_cast<std::int64_t>(slots.size()); ++s)
@@ -885,17 +853,6 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
             // Packet q == next_seq is here.
             if (s.comfort_noise) {
                 in_dtx = true;
-                release(q);
-                ++next_seq;
-                continue;
-            }
-            if (s.ts > decode_ts && sent_before_it(q)) {
-                // A pause before this packet, but a later one, here already,
-                // was sent before it: its timestamp is wrong (forged, a stray),
-                // not the end of a pause. Waiting for it would play seconds of
-                // silence over the real stream; it goes, counted late, as a wild
-                // timestamp ahead does in insert().
-                ++stats.packets_late;
                 release(q);
                 ++next_seq;
                 continue;
@@ -1080,7 +1037,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
             seq = packet.sequence + (std::int64_t{1} << 20);
             ts = packet.timestamp + (std::int64_t{1} << 34);
             m.ref_head = m.ref_size = 0;
-            m.have_last_reference = m.have_early = false;
+            m.have_last_reference = false;
         }
     }
     if (!m.have_stream) {

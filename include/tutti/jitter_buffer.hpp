@@ -24,12 +24,7 @@
 //     new reference, for the seconds the history takes to forget it
 //     (stretching it in, then accelerating it out). Smaller rises (the
 //     minimum's wander, a slow sender's clock) and those after a pause (an
-//     outage, DTX: the window holds a few packets) leave it as it is. A
-//     packet 10 ms or more below the reference moves it only together with
-//     the next packet that comes about as early before a pause (a path that
-//     got shorter brings all its packets early); one alone (a stray copy, a
-//     forged timestamp) would drag every lateness and the current delay down
-//     by its error for the window's length.
+//     outage, DTX: the window holds a few packets) leave it as it is.
 //   * The target is on the tick grid. get() takes in what has arrived by
 //     each tick, so a packet is in time at playout delay D exactly when it
 //     arrived by the tick that plays its first sample: the delays that count
@@ -94,9 +89,7 @@
 //     long outage), or more than 100 behind it while playing (the sender's
 //     numbers went back) — is dropped, and when the next packet follows it the
 //     stream restarts there (RFC 3550 A.1's rule): one forged or stray packet
-//     never moves playout. Nor does one in sequence whose timestamp is ahead
-//     of packets held after it (they were sent before it): it is dropped,
-//     counted late, instead of waited for as the end of a pause. A media clock found ahead of the stream (a negative
+//     never moves playout. A media clock found ahead of the stream (a negative
 //     delay, after a packet with a wild timestamp was played) restarts playout
 //     at the next packet instead of dropping every later one as late.
 //     A timestamp gap with consecutive sequence numbers is DTX, not loss.
