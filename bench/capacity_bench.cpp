@@ -218,12 +218,15 @@ result big_room(const sources& src, std::size_t n, listener_mode mode, encoding_
 
 // `rooms` rooms of 5 PCMU participants, one talker each; the cost of ticking all of them.
 result many_rooms(const std::vector<encoded_frame>& talk, const std::vector<encoded_frame>& quiet, std::size_t rooms,
-                  std::size_t warm, std::size_t measured, unsigned threads) {
+                  std::size_t warm, std::size_t measured, unsigned threads, bool spread) {
     room_config rc;
     rc.mixing_rate_hz = 8000;
     rc.max_participants = 5;
-    std::unique_ptr<worker_pool> pool;  // --pool N: every room on one pool of N threads, as a host may set it up
-    if (threads > 1 && worker_pool::create(threads, pool) == status::ok) rc.workers = pool.get();
+    // --pool N: every room on one pool of N threads. --spread N: no room has
+    // a pool; the host ticks the rooms themselves over a pool of N threads
+    // (pool->run over the rooms), which suits many small rooms.
+    std::unique_ptr<worker_pool> pool;
+    if (threads > 1 && worker_pool::create(threads, pool) == status::ok && !spread) rc.workers = pool.get();
     rc.profile_stages = std::getenv("TUTTI_PROFILE_STAGES") != nullptr;
     std::vector<std::unique_ptr<room>> all(rooms);
     std::vector<sender> senders(rooms * 5);
@@ -260,7 +263,19 @@ result many_rooms(const std::vector<encoded_frame>& talk, const std::vector<enco
             }
         const double c0 = thread_cpu_us();
         const auto t0 = std::chrono::steady_clock::now();
-        for (auto& r : all) (void)r->tick(now + 20000);
+        if (spread && pool) {
+            struct tick_job {
+                std::vector<std::unique_ptr<room>>* rooms;
+                std::int64_t now;
+                static void run(void* ctx, std::size_t i, unsigned) noexcept {
+                    auto& j = *static_cast<tick_job*>(ctx);
+                    (void)(*j.rooms)[i]->tick(j.now);
+                }
+            } job{&all, now + 20000};
+            pool->run(all.size(), &tick_job::run, &job);
+        } else {
+            for (auto& r : all) (void)r->tick(now + 20000);
+        }
         const auto t1 = std::chrono::steady_clock::now();
         const double c1 = thread_cpu_us();
         if (t >= warm) {
@@ -300,16 +315,16 @@ void print_memory() {
 }
 
 void many_rooms_case(std::mt19937& rng, std::normal_distribution<float>& noise, std::size_t rooms, std::size_t warm,
-                     std::size_t measured, unsigned threads = 1) {
+                     std::size_t measured, unsigned threads = 1, bool spread = false) {
     const sdp_format pcmu = fmt(0, "PCMU", 8000, 1);
     std::vector<float> v = speech(0, 8000);
     const auto talk = encode(v, pcmu, 160, false);
     std::vector<float> q8(8000 * 4);
     for (float& x : q8) x = noise(rng);
     const auto quiet8 = encode(q8, pcmu, 160, false);
-    const result res = many_rooms(talk, quiet8, rooms, warm, measured, threads);
+    const result res = many_rooms(talk, quiet8, rooms, warm, measured, threads, spread);
     std::printf("\n## Many rooms: %zu rooms × 5 PCMU participants (8 kHz, 20 ms, one talker each)%s\n\n", rooms,
-                threads > 1 ? ", all on one worker pool" : "");
+                threads <= 1 ? "" : spread ? ", ticked over a worker pool by the host" : ", all on one worker pool");
     std::printf("| rooms | participants | all rooms' ticks, median µs | p99 µs | CPU median µs | participants per core |\n|---|---|---|---|---|---|\n");
     std::printf("| %zu | %zu | %.0f | %.0f | %.0f | %.0f |\n", rooms, rooms * 5, res.median_us, res.p99_us, res.cpu_median_us,
                 static_cast<double>(rooms * 5) * 20000.0 / res.median_us);
@@ -363,12 +378,17 @@ int main(int argc, char** argv) {
     std::size_t only_rooms = 0;  // --rooms COUNT: the many-rooms case alone (2000 in the issue)
     std::size_t only_ticks = 0;  // --ticks COUNT: measured ticks of --rooms (for profiling; default 200)
     unsigned rooms_threads = 1;  // --pool N: --rooms with every room on one pool of N threads
+    bool rooms_spread = false;   // --spread N: --rooms ticked by the host over a pool of N threads
     for (int i = 1; i < argc; ++i) {
         if (!std::strcmp(argv[i], "--quick")) quick = true;
         else if (!std::strcmp(argv[i], "--svg") && i + 1 < argc) svg = argv[++i];
         else if (!std::strcmp(argv[i], "--rooms") && i + 1 < argc) only_rooms = std::strtoul(argv[++i], nullptr, 10);
         else if (!std::strcmp(argv[i], "--ticks") && i + 1 < argc) only_ticks = std::strtoul(argv[++i], nullptr, 10);
         else if (!std::strcmp(argv[i], "--pool") && i + 1 < argc) rooms_threads = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+        else if (!std::strcmp(argv[i], "--spread") && i + 1 < argc) {
+            rooms_threads = static_cast<unsigned>(std::strtoul(argv[++i], nullptr, 10));
+            rooms_spread = true;
+        }
         else if (!std::strcmp(argv[i], "--case") && i + 3 < argc) {
             only_n = std::strtoul(argv[i + 1], nullptr, 10);
             only_mode = argv[i + 2][0] == 'a' ? listener_mode::dtx : argv[i + 2][0] == 'b' ? listener_mode::levels : listener_mode::no_levels;
@@ -421,7 +441,7 @@ int main(int argc, char** argv) {
     }
 
     if (only_rooms) {
-        many_rooms_case(rng, noise, only_rooms, quick ? 10 : 50, only_ticks ? only_ticks : quick ? 20 : 200, rooms_threads);
+        many_rooms_case(rng, noise, only_rooms, quick ? 10 : 50, only_ticks ? only_ticks : quick ? 20 : 200, rooms_threads, rooms_spread);
         print_memory();
         return 0;
     }

@@ -56,7 +56,9 @@ public:
     /// all have finished. Indices are claimed in increasing order, and a
     /// thread runs the one it claimed to its end before claiming another: so
     /// fn(i) may wait for the result of an index below i, which is then held
-    /// by a running thread. Never allocates, locks, or throws. [one calling thread at a time]
+    /// by a running thread. fn must not call run() on this pool (a host that
+    /// ticks rooms inside a job gives those rooms no pool, or another one).
+    /// Never allocates, locks, or throws. [one calling thread at a time]
     void run(std::size_t count, job_fn fn, void* context) noexcept;
 
     struct impl;
