@@ -502,22 +502,26 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         draining = false;
     }
     // Playout restarts at packet `seq` of the same stream (see insert): what
-    // is held is dropped (counted as overflow); the delay statistics stay.
-    void restart_at(std::int64_t seq, std::int64_t ts) {
+    // is held is dropped (counted as overflow). Ahead of playout (an outage
+    // longer than the window) the delay statistics stay: the network is the
+    // one they learnt. Behind it, they go: either the sender's numbers went
+    // back (a new stream, in effect) or what was played was forged, and a
+    // flood of forged copies, timestamps up to seconds ahead, leaves a
+    // reference seconds too early (the real stream read as seconds late, and
+    // was dropped as late until the copies left the window: a second of
+    // speech after the flood) and a lateness history at max_delay_ms.
+    void restart_at(std::int64_t seq, std::int64_t ts, bool behind) {
         stats.packets_overflow += held;
         drop_packets();
         restart_playout();
+        if (behind) forget_delay_statistics();
         ++stats.resyncs;
         next_seq = seq;
         highest_seq = seq - 1;
         highest_ts = ts;
         jump_pending = false;
     }
-    void reset_all() {
-        jump_pending = false;
-        drop_packets();
-        restart_playout();
-        have_stream = false;
+    void forget_delay_statistics() {
         ref_head = ref_size = 0;
         have_last_reference = false;
         for (bucket_stats& h : histogram) h = {};
@@ -529,6 +533,13 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         delay_samples = 0;
         have_transit = false;
         jitter_us = 0.0f;
+    }
+    void reset_all() {
+        jump_pending = false;
+        drop_packets();
+        restart_playout();
+        have_stream = false;
+        forget_delay_statistics();
         dec.reset();
     }
 
@@ -1068,7 +1079,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
         }
         // Ahead: what never came is lost (less what is held, less the packet before this one).
         if (ahead) m.stats.packets_lost += static_cast<std::uint64_t>(std::max<std::int64_t>(0, seq - m.next_seq - static_cast<std::int64_t>(m.held) - 1));
-        m.restart_at(seq, ts);
+        m.restart_at(seq, ts, behind);
     }
     // Duplicates: remembered sequence numbers, or already played. The window of
     // remembered numbers moves with the highest one: forget what it moves past.
