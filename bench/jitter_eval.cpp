@@ -901,6 +901,38 @@ double grid_oracle_delay_for(const network_trace& t, const encoded_stream& s, co
     return grid_oracle_at(t, s, tl, lo).mean_delay_ms;
 }
 
+// A bound that no receiver on the tick grid beats, clairvoyant or not: a
+// packet plays from the first tick at or after its arrival at the earliest.
+// The mean of that (minus send time and the minimum one-way delay) over the
+// packets heard, when a loss budget of `loss` (a share of packets sent;
+// network losses spend it first) goes on the packets that would wait longest;
+// NaN if the network lost more. FEC is not counted: this is the bound for the
+// drift scenarios, which lose nothing in the network. With drift the
+// arrivals' phase against the ticks turns, so the wait for the next tick
+// averages half a tick, whatever the receiver does. Reaching it would take
+// playing every packet at the first tick after its own arrival, i.e. knowing
+// each arrival in advance and moving the delay packet by packet.
+double tick_floor(const network_trace& t, const timeline& tl, double loss) {
+    const std::int64_t min_delay = t.min_delay_us();
+    std::vector<double> waits;
+    waits.reserve(t.packets.size());
+    for (const trace_packet& p : t.packets) {
+        if (p.lost) continue;
+        const std::int64_t from = p.arrival_us - tl.tick0_us;
+        const std::int64_t tick = tl.tick0_us + (from >= 0 ? (from + frame_us - 1) / frame_us : -((-from) / frame_us)) * frame_us;
+        waits.push_back(static_cast<double>(tick - p.send_us - min_delay) / 1000.0);
+    }
+    const auto budget = static_cast<std::size_t>(loss * static_cast<double>(t.packets.size()) + 1e-9);
+    const std::size_t lost = t.packets.size() - waits.size();
+    if (lost > budget) return nan;
+    const std::size_t heard = waits.size() - std::min(waits.size(), budget - lost);
+    if (heard == 0) return nan;
+    std::nth_element(waits.begin(), waits.begin() + static_cast<std::ptrdiff_t>(heard - 1), waits.end());
+    double sum = 0.0;
+    for (std::size_t i = 0; i < heard; ++i) sum += waits[i];
+    return sum / static_cast<double>(heard);
+}
+
 // ---------------------------------------------------------------------------
 // Results
 
@@ -913,6 +945,7 @@ struct scenario_result {
     oracle_curve curve;
     double oracle_at_tutti = nan, oracle_at_speex = nan;
     double grid_at_speex = nan;           // grid_oracle_delay_for() SpeexDSP's loss heard
+    double floor_at_speex = nan;          // tick_floor() at SpeexDSP's loss heard
     double wall_tutti = 0, wall_speex = 0;
 };
 
@@ -945,6 +978,9 @@ void print_table(const std::vector<scenario_result>& rs) {
         // The oracle on the tick grid at SpeexDSP's loss: what a fixed delay floor costs a receiver that plays on ticks.
         std::printf("%-6s %-15s %-7s %9s %9s %7s %7s %7s %8s\n", r.codec.c_str(), r.scenario.c_str(), "grid@sx",
                     fmt(r.grid_at_speex).c_str(), "", "", "", "", fmt(100 * r.speex.loss_heard, 2).c_str());
+        // No receiver on the tick grid gets under this at SpeexDSP's loss (see tick_floor).
+        std::printf("%-6s %-15s %-7s %9s %9s %7s %7s %7s %8s\n", r.codec.c_str(), r.scenario.c_str(), "flr@sx",
+                    fmt(r.floor_at_speex).c_str(), "", "", "", "", fmt(100 * r.speex.loss_heard, 2).c_str());
     }
 }
 
@@ -970,6 +1006,8 @@ void write_csv(const std::filesystem::path& path, const std::vector<scenario_res
               << ",," << fmt(100 * r.curve.loss_at(d), 3) << ",,,,,,\n";
         }
         f << r.codec << ',' << r.scenario << ",grid_oracle@speex_loss," << fmt(r.grid_at_speex, 2) << ",,,,,"
+          << fmt(100 * r.speex.loss_heard, 3) << ",,,,,,\n";
+        f << r.codec << ',' << r.scenario << ",tick_floor@speex_loss," << fmt(r.floor_at_speex, 2) << ",,,,,"
           << fmt(100 * r.speex.loss_heard, 3) << ",,,,,,\n";
     }
 }
@@ -1044,7 +1082,8 @@ void write_json(const std::filesystem::path& path, const std::vector<scenario_re
         json_metrics(f, r.speex);
         f << ",\n \"oracle\":{\"delay_at_tutti_loss_ms\":" << json_num(r.oracle_at_tutti, 1)
           << ",\"delay_at_speex_loss_ms\":" << json_num(r.oracle_at_speex, 1)
-          << ",\"grid_delay_at_speex_loss_ms\":" << json_num(r.grid_at_speex, 2) << ",\"curve\":[";
+          << ",\"grid_delay_at_speex_loss_ms\":" << json_num(r.grid_at_speex, 2)
+          << ",\"tick_floor_at_speex_loss_ms\":" << json_num(r.floor_at_speex, 2) << ",\"curve\":[";
         for (std::size_t k = 0; k < r.curve.delay_ms.size(); k += 5)
             f << (k ? "," : "") << "[" << fmt(r.curve.delay_ms[k], 0) << "," << fmt(r.curve.loss_heard[k], 6) << "]";
         f << "]},\"wall_s\":{\"tutti\":" << fmt(r.wall_tutti, 3) << ",\"speex\":" << fmt(r.wall_speex, 3) << "}}"
@@ -1280,6 +1319,7 @@ int main(int argc, char** argv) {
             r.oracle_at_tutti = r.curve.delay_for(r.tutti.loss_heard);
             r.oracle_at_speex = r.curve.delay_for(r.speex.loss_heard);
             r.grid_at_speex = grid_oracle_delay_for(t, s, tl, r.speex.loss_heard);
+            r.floor_at_speex = tick_floor(t, tl, r.speex.loss_heard);
             if (o.dump) dump_run(std::filesystem::path(o.out_dir) / ("jitter_eval_" + codec + "_" + sc.name + ".csv"), at, as, rt);
             std::fprintf(stderr, "%-5s %-15s %6zu packets: tutti %.1f ms / %.2f %%, speex %.1f ms / %.2f %%, oracle %s ms (%.1f s)\n",
                          codec.c_str(), sc.name, r.packets, r.tutti.mean_delay_ms, 100 * r.tutti.loss_heard, r.speex.mean_delay_ms,
@@ -1298,7 +1338,9 @@ int main(int argc, char** argv) {
     std::printf("\nDelays: mean/p95 playout delay above the trace's minimum one-way delay, measured by cross-correlation\n"
                 "with the unimpaired decode. Shares are of packets sent. Hindsight fixed-delay oracle: or@loss = the smallest\n"
                 "delay that loses no more than tutti; or@dly = its loss heard at tutti's mean delay. grid@sx = the same oracle\n"
-                "on the tick grid (each packet from the first tick at or after send + D): its mean delay at SpeexDSP's loss.\n");
+                "on the tick grid (each packet from the first tick at or after send + D): its mean delay at SpeexDSP's loss.\n"
+                "flr@sx = no receiver on the tick grid, even one that knew every arrival, gets under this at SpeexDSP's\n"
+                "loss (each packet from the first tick after its own arrival; the budget spent on the longest waits; no FEC).\n");
     for (const std::string& codec : o.codecs) {
         const verdict v = judge(results, codec);
         std::printf("\n[%s] every scenario (tutti loss <= speex loss and tutti delay <= speex delay): %s\n", codec.c_str(),
