@@ -44,6 +44,8 @@ constexpr std::uint64_t min_statistics = 10;       // delay observations before 
 // DTX) the window holds a few packets, whose minimum is no lasting step.
 constexpr std::int64_t reference_step_us = 10000;
 constexpr std::int64_t arrival_pause_us = 200000;
+constexpr float flood_enter = 20.0f;                // disorderly packets (leaky bucket, see `disorder`) that make a flood
+constexpr std::int64_t flood_quiet_us = 60000;      // a flood is over after this long without a disorderly packet
 constexpr std::int64_t max_phases = 16;  // packet phases against the ticks the target serves (2.5 ms packets on 40 ms ticks)
 
 struct packet_slot {
@@ -114,6 +116,30 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     // playout) and was dropped; the one that follows it confirms the jump.
     bool jump_pending = false;
     std::uint16_t jump_next = 0;  // ... its RTP sequence number
+
+    // Floods. A stream arrives in order but for a little loss, reordering
+    // and duplication; copies forged under its SSRC (a flood, with numbers
+    // and timestamps anywhere near the stream's) arrive out of order nearly
+    // all. Those that land in the window are played, move playout onto
+    // their numbers, and make the delay statistics theirs (a copy with a
+    // timestamp seconds ahead is the fastest packet there is). `disorder`
+    // counts packets out of order (a duplicate, late, reordered, or not the
+    // successor of the highest), leaking twice the stream's packet rate per
+    // tick; past flood_enter it is a flood, and when none has come for
+    // flood_quiet_us the flood is over and everything it left goes: the
+    // stream starts again with its next packet, as after an SSRC change.
+    float disorder = 0.0f;
+    bool flooded = false;
+    std::int64_t last_disorder_us = 0;
+    std::int64_t previous_seq = 0;  // of the packet inserted before (any, unwrapped)
+    void count_order(std::int64_t seq, std::int64_t arrival_us) {
+        if (seq != previous_seq + 1) {
+            disorder += 1.0f;
+            last_disorder_us = arrival_us;
+            if (disorder >= flood_enter) flooded = true;
+        }
+        previous_seq = seq;
+    }
 
     // True when `sequence` confirms a pending jump; otherwise this packet
     // becomes the pending jump (the caller drops it).
@@ -541,6 +567,45 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         have_stream = false;
         forget_delay_statistics();
         dec.reset();
+    }
+
+    // The flood is over (see `disorder`): what arrived up to its last copy
+    // goes, and the delay statistics with it. What came after (the stream
+    // talking on) stays, and playout starts again at the first of it.
+    void end_flood() {
+        flooded = false;
+        disorder = 0.0f;
+        ++stats.resyncs;
+        jump_pending = false;
+        restart_playout();
+        forget_delay_statistics();
+        for (auto& w : seen) w = 0;
+        std::int64_t first = 0, last = 0;
+        for (packet_slot& s : slots) {
+            if (!s.used) continue;
+            if (s.arrival_us <= last_disorder_us) {
+                s.used = false;
+                give_block(s.block);
+                --held;
+                ++stats.packets_overflow;
+                continue;
+            }
+            if (first == 0 || s.seq < first) first = s.seq;
+            if (last == 0 || s.seq > last) last = s.seq;
+        }
+        if (held == 0) {
+            have_stream = false;
+            return;
+        }
+        next_seq = first;
+        highest_seq = last;
+        highest_ts = slot_of(last).ts;
+        previous_seq = last;
+        for (std::int64_t q = first; q <= last; ++q)
+            if (const packet_slot& s = slot_of(q); s.used && s.seq == q) {
+                seen_test_and_set(q);
+                observe_arrival(s.ts, s.arrival_us);
+            }
     }
 
     // --- output helpers ------------------------------------------------------
@@ -1032,6 +1097,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
     } else {
         seq = m.highest_seq + static_cast<std::int16_t>(packet.sequence - static_cast<std::uint16_t>(m.highest_seq));
         ts = m.highest_ts + static_cast<std::int32_t>(packet.timestamp - static_cast<std::uint32_t>(m.highest_ts));
+        m.count_order(seq, arrival_us);
         const std::int64_t threshold = std::int64_t{m.config.resync_threshold_ms} * m.config.rtp_clock_hz / 1000;
         if (std::llabs(ts - m.highest_ts) > threshold) {
             // A timestamp jump: a new stream from the same source (e.g. a
@@ -1053,6 +1119,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
     }
     if (!m.have_stream) {
         m.have_stream = true;
+        m.previous_seq = seq;
         m.ssrc = packet.ssrc;
         m.highest_seq = seq - 1;
         m.highest_ts = ts;
@@ -1117,6 +1184,11 @@ status jitter_buffer::get(interleaved_view<float> out, std::int64_t now_us) noex
     impl& m = *impl_;
     if (out.frames() != m.tick_frames || out.channels() != m.channels) return status::invalid_argument;
     ++m.stats.ticks;
+    if (m.disorder > 0.0f) {
+        const std::int64_t packet_frames = m.last_packet_frames > 0 ? m.last_packet_frames : static_cast<std::int64_t>(m.tick_frames);
+        m.disorder = std::max(0.0f, m.disorder - 2.0f * static_cast<float>(m.tick_frames) / static_cast<float>(packet_frames));
+    }
+    if (m.flooded && now_us - m.last_disorder_us >= flood_quiet_us) m.end_flood();
     m.fill(m.tick_frames, now_us);
     const std::size_t n = m.tick_frames * m.channels;
     if (m.audio) {

@@ -91,7 +91,19 @@
 //     stream restarts there (RFC 3550 A.1's rule): one forged or stray packet
 //     never moves playout. A media clock found ahead of the stream (a negative
 //     delay, after a packet with a wild timestamp was played) restarts playout
-//     at the next packet instead of dropping every later one as late.
+//     at the next packet instead of dropping every later one as late. A
+//     restart behind playout also forgets the delay statistics (what was
+//     played may have been forged); one ahead of it (an outage) keeps them.
+//   * Floods: copies forged under the stream's SSRC, numbers and timestamps
+//     anywhere near its own, arrive nearly all out of order, where a real
+//     stream is out of order for a little loss, reordering and duplication.
+//     Packets that do not follow the one inserted before fill a leaky bucket
+//     that drains at twice the stream's packet rate; at 20 it is a flood, and
+//     60 ms after the last such packet the flood is over: every packet that
+//     came up to then is dropped (counted overflow) with the delay statistics
+//     (a copy with a timestamp seconds ahead is the fastest packet there is,
+//     and against it the real stream reads seconds late), and playout starts
+//     again at what came after (counted as a resync).
 //     A timestamp gap with consecutive sequence numbers is DTX, not loss.
 //
 // Real-time rules: create() allocates every buffer; insert() and get() never
@@ -152,7 +164,7 @@ struct jitter_buffer_stats {
     std::uint64_t packets_late = 0;         ///< arrived after their time was concealed, or jumped back / in time unconfirmed: dropped
     std::uint64_t packets_reordered = 0;    ///< arrived with a sequence below the highest seen
     std::uint64_t packets_rejected = 0;     ///< bad payload (empty, oversize, undecodable)
-    std::uint64_t packets_overflow = 0;     ///< beyond capacity_packets ahead, or held when playout restarted: dropped
+    std::uint64_t packets_overflow = 0;     ///< beyond capacity_packets ahead, or held when playout restarted or a flood ended: dropped
     std::uint64_t packets_lost = 0;         ///< never arrived in time (played as FEC or PLC)
     std::uint64_t packets_decoded = 0;
     std::uint64_t packets_not_decoded = 0;  ///< played out while decoding was off (set_decoding)
@@ -163,7 +175,7 @@ struct jitter_buffer_stats {
     std::uint64_t stretch_samples = 0;      ///< added by time-stretching speech
     std::uint64_t silence_skipped_samples = 0;   ///< silence shortened to reduce delay
     std::uint64_t silence_inserted_samples = 0;  ///< silence lengthened to build delay
-    std::uint64_t resyncs = 0;              ///< restarts: SSRC change, confirmed jump, media clock ahead of the stream
+    std::uint64_t resyncs = 0;              ///< restarts: SSRC change, confirmed jump, media clock ahead of the stream, end of a flood
     std::uint64_t ticks = 0;
     float current_delay_ms = 0;             ///< playout delay above the fastest recent packet, now
     float target_delay_ms = 0;              ///< where the controller steers it

@@ -401,7 +401,7 @@ typedef struct tutti_jitter_buffer_stats {
     uint64_t packets_late;         /**< arrived after their time was concealed: dropped */
     uint64_t packets_reordered;
     uint64_t packets_rejected;     /**< bad payload */
-    uint64_t packets_overflow;     /**< dropped: buffer full */
+    uint64_t packets_overflow;     /**< dropped: beyond the window, or held at a restart or at the end of a flood */
     uint64_t packets_lost;         /**< played as FEC or PLC */
     uint64_t packets_decoded;
     uint64_t fec_recovered;
@@ -411,7 +411,7 @@ typedef struct tutti_jitter_buffer_stats {
     uint64_t stretch_samples;
     uint64_t silence_skipped_samples;
     uint64_t silence_inserted_samples;
-    uint64_t resyncs;
+    uint64_t resyncs;              /**< restarts: SSRC change, confirmed jump, media clock ahead, end of a flood */
     uint64_t ticks;
     float current_delay_ms;
     float target_delay_ms;
