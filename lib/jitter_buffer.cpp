@@ -44,6 +44,8 @@ constexpr std::uint64_t min_statistics = 10;       // delay observations before 
 // DTX) the window holds a few packets, whose minimum is no lasting step.
 constexpr std::int64_t reference_step_us = 10000;
 constexpr std::int64_t arrival_pause_us = 200000;
+constexpr std::int64_t overtake_scan = 64;       // packets after a pause searched for a stream that overtook it
+constexpr std::int64_t reference_confirm_us = 2000;  // a larger fall of the reference waits for the next packet (see early_pending)
 constexpr float flood_enter = 20.0f;                // disorderly packets (leaky bucket, see `disorder`) that make a flood
 constexpr std::int64_t flood_quiet_us = 60000;      // a flood is over after this long without a disorderly packet
 constexpr std::int64_t max_phases = 16;  // packet phases against the ticks the target serves (2.5 ms packets on 40 ms ticks)
@@ -261,6 +263,24 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     }
 
     packet_slot& slot_of(std::int64_t seq) { return slots[static_cast<std::size_t>(seq) & slot_mask]; }
+    // True when a packet numbered after `seq` (within overtake_scan) is
+    // held with a timestamp before `ts` and follows on as a stream does:
+    // from what was played (as if `seq` had carried the next frames), or
+    // from the packet after it. One earlier timestamp is not enough: a forged
+    // copy can carry any timestamp, and one would get a real packet dropped;
+    // an exact continuation is rare for them.
+    bool overtaken(std::int64_t seq, std::int64_t ts) {
+        const std::int64_t last = std::min(highest_seq, seq + overtake_scan);
+        for (std::int64_t n = seq + 1; n <= last; ++n) {
+            const packet_slot& a = slot_of(n);
+            if (!a.used || a.seq != n || a.ts >= ts) continue;
+            const std::int64_t step = frames_to_ts(a.frames);
+            if (a.ts == decode_ts + (n - seq) * step) return true;
+            const packet_slot& b = slot_of(n + 1);
+            if (n < last && b.used && b.seq == n + 1 && b.ts == a.ts + step) return true;
+        }
+        return false;
+    }
     std::uint8_t* payload_of(std::int64_t seq) {
         const std::size_t block = slot_of(seq).block;
         return payloads.data() + block * block_bytes;
@@ -312,10 +332,8 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     // --- delay statistics ----------------------------------------------------
     std::int64_t reference_offset() const { return ref_size ? reference[ref_head].offset_us : 0; }
 
-    void observe_arrival(std::int64_t ts, std::int64_t arrival_us) {
-        const std::int64_t offset = arrival_us - ts_to_us(ts);
-        // Sliding-window minimum (monotonic queue, oldest at head).
-        const std::int64_t window = std::int64_t{config.reference_window_ms} * 1000;
+    // Sliding-window minimum (monotonic queue, oldest at head).
+    void push_reference(std::int64_t arrival_us, std::int64_t offset) {
         while (ref_size && reference[(ref_head + ref_size - 1) % reference_capacity].offset_us >= offset) --ref_size;
         if (ref_size == reference_capacity) {  // cannot happen with sane packet rates; keep the newest
             ref_head = (ref_head + 1) % reference_capacity;
@@ -323,6 +341,33 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         }
         reference[(ref_head + ref_size) % reference_capacity] = {arrival_us, offset};
         ++ref_size;
+    }
+
+    // A packet that would move the reference down (earlier) by more than
+    // reference_confirm_us does so only together with the packet inserted
+    // next, when that is its successor and as early (a route that got
+    // shorter, a lucky pair). A lone one may be forged: a copy with a
+    // timestamp seconds ahead looks seconds early, and as the reference it
+    // made every real packet read that late for the whole window (dropped
+    // as late until it left). Smaller falls (a fast sender's clock, the
+    // minimum's wander) are taken at once.
+    bool early_pending = false;
+    std::int64_t early_seq = 0, early_arrival_us = 0, early_offset_us = 0;
+
+    void observe_arrival(std::int64_t seq, std::int64_t ts, std::int64_t arrival_us) {
+        const std::int64_t offset = arrival_us - ts_to_us(ts);
+        const bool falls = ref_size && offset < reference_offset() - reference_confirm_us;
+        const bool confirms = falls && early_pending && seq == early_seq + 1;
+        if (confirms) push_reference(early_arrival_us, early_offset_us);
+        early_pending = falls && !confirms;
+        if (early_pending) {
+            early_seq = seq;
+            early_arrival_us = arrival_us;
+            early_offset_us = offset;
+        } else {
+            push_reference(arrival_us, offset);
+        }
+        const std::int64_t window = std::int64_t{config.reference_window_ms} * 1000;
         while (ref_size > 1 && reference[ref_head].arrival_us < arrival_us - window) {
             ref_head = (ref_head + 1) % reference_capacity;
             --ref_size;
@@ -549,6 +594,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     }
     void forget_delay_statistics() {
         ref_head = ref_size = 0;
+        early_pending = false;
         have_last_reference = false;
         for (bucket_stats& h : histogram) h = {};
         buckets_used = 0;
@@ -604,7 +650,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         for (std::int64_t q = first; q <= last; ++q)
             if (const packet_slot& s = slot_of(q); s.used && s.seq == q) {
                 seen_test_and_set(q);
-                observe_arrival(s.ts, s.arrival_us);
+                observe_arrival(q, s.ts, s.arrival_us);
             }
     }
 
@@ -933,6 +979,18 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
                 ++next_seq;
                 continue;
             }
+            if (s.ts > decode_ts && overtaken(q, s.ts)) {
+                // A pause before a packet whose timestamp is past a later
+                // one that follows on as a stream does (see overtaken): in
+                // one stream timestamps never go back as the numbers go on,
+                // so this one is forged or wild. Waiting for its time would
+                // silence the stream for up to seconds, and the stream after
+                // it would then be late. Dropped, it is as if it never came:
+                // its frames are concealed (or rebuilt from FEC), a loss.
+                ++stats.packets_late;
+                release(q);
+                continue;
+            }
             if (s.ts > decode_ts) {
                 // A pause before this packet (DTX / talkspurt start): the silence is free to shorten or lengthen.
                 std::int64_t gap = ts_to_frames(s.ts - decode_ts);
@@ -1114,6 +1172,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
             seq = packet.sequence + (std::int64_t{1} << 20);
             ts = packet.timestamp + (std::int64_t{1} << 34);
             m.ref_head = m.ref_size = 0;
+            m.early_pending = false;
             m.have_last_reference = false;
         }
     }
@@ -1166,7 +1225,7 @@ status jitter_buffer::insert(const rtp_packet_info& packet, std::span<const std:
     if (seq < m.highest_seq) ++m.stats.packets_reordered;
     if (seq > m.highest_seq) m.highest_seq = seq;
     if (ts > m.highest_ts) m.highest_ts = ts;
-    m.observe_arrival(ts, arrival_us);
+    m.observe_arrival(seq, ts, arrival_us);
 
     packet_slot& s = m.slot_of(seq);
     if (s.used) {  // an old packet the window wrapped onto (cannot be played any more)

@@ -12,6 +12,11 @@
 //   * Delay is measured, not guessed: every packet's arrival offset
 //     a = arrival_time - timestamp/clock is compared with the smallest offset
 //     seen in the last `reference_window_ms` (the "fastest" recent packet).
+//     A packet that would lower that reference by more than 2 ms at once
+//     does so only together with the next packet, when that is its
+//     successor and as early (a shorter route, a lucky pair): a lone copy
+//     with a forged timestamp seconds ahead would otherwise make every real
+//     packet read seconds late for the whole window.
 //     When a packet is decoded at the tick that needs it, or arrives after
 //     its time was concealed, its lateness (its offset above that reference)
 //     goes into a histogram (0.25 ms buckets) with exponential forgetting
@@ -104,6 +109,10 @@
 //     (a copy with a timestamp seconds ahead is the fastest packet there is,
 //     and against it the real stream reads seconds late), and playout starts
 //     again at what came after (counted as a resync).
+//     A packet whose playout would start with a pause (its timestamp ahead of
+//     the media clock) while a later-numbered packet is held that continues
+//     the stream exactly with an earlier timestamp is forged or wild: it is
+//     dropped (late) and its frames concealed as a loss, not waited for.
 //     A timestamp gap with consecutive sequence numbers is DTX, not loss.
 //
 // Real-time rules: create() allocates every buffer; insert() and get() never
