@@ -430,18 +430,42 @@ TEST(JitterBuffer, ForgedTimestampAheadCostsOneConcealedFrame) {
     EXPECT_EQ(jb->stats().resyncs, 0u);
 }
 
-// A flood like the soak run's: for 2 s, 30 copies per tick under the real
-// stream's SSRC with sequence numbers up to 2000 ahead and timestamps up to
-// 2 s ahead (what passes a room's rate limit of 100x the packet rate), while
-// the participant is silent with DTX. Forged numbers in the window are
-// played, consecutive ones beyond it move playout there, and their
-// timestamps make them the delay reference (each looks up to 2 s early) and
-// fill the lateness history. Once the flood ends the real stream's next
-// talkspurt must play from its first or second packet, at a target learnt
-// from the real stream. Before, the talkspurt's first 1.1 s was dropped as
-// late (against the forged reference) until the copies left the 2 s window,
-// then it played at 500 ms (max_delay_ms) until the history forgot: 30 of
-// 30 seeds failed.
+// Appends a flood like the soak run's over ticks 100-199: 30 copies per tick
+// (what passes a room's rate limit) under SSRC 1, with sequence numbers up
+// to 2000 above the stream's at that tick (`seq_at(t)`) and timestamps up to
+// 2 s ahead, arriving anywhere in the tick; their frame is 900.
+template <class SeqAt>
+void add_flood(std::vector<packet>& packets, std::uint64_t seed, SeqAt seq_at) {
+    tutti_bench::trace_rng rng(seed);
+    packet f = stream(1)[0];
+    f.info.marker = false;
+    f.payload = payload_of(900);
+    for (std::uint32_t t = 100; t < 200; ++t)
+        for (int i = 0; i < 30; ++i) {
+            f.info.sequence = static_cast<std::uint16_t>(seq_at(t) + rng.next() % 2000);
+            f.info.timestamp = static_cast<std::uint32_t>(t * frame + rng.next() % 16000);
+            f.arrival_us = static_cast<std::int64_t>(t) * tick_us + static_cast<std::int64_t>(rng.next() % tick_us);
+            packets.push_back(f);
+        }
+}
+
+// The frame from which every frame decoded is the one before plus 1, to the
+// end, within the talk frames 100-399.
+std::uint32_t in_order_since(const std::vector<std::uint32_t>& decoded) {
+    std::size_t at = decoded.size() - 1;
+    while (at > 0 && decoded[at - 1] + 1 == decoded[at] && decoded[at - 1] >= 100 && decoded[at - 1] < 400) --at;
+    return decoded[at];
+}
+
+// A flood (add_flood) while the participant is silent with DTX. Forged
+// numbers in the window are played, consecutive ones beyond it move playout
+// there, and their timestamps make them the delay reference (each looks up
+// to 2 s early) and fill the lateness history. The talkspurt that follows,
+// 0.1, 0.3 or 0.9 s after the flood, must play from its first or second
+// packet, at a target learnt from the real stream. At 17c706b, with the
+// talkspurt 0.9 s after, its first 0.6-1.1 s was dropped as late (against
+// the forged reference) on every seed of 30 tried, then played at 500 ms
+// (max_delay_ms) until the history forgot.
 TEST(JitterBuffer, RealStreamPlaysSoonAfterAFloodOfForgedCopies) {
     for (std::uint64_t seed = 1; seed <= 10; ++seed) for (const std::uint32_t talk_at : {205u, 215u, 245u}) {
         SCOPED_TRACE(seed);
@@ -452,32 +476,20 @@ TEST(JitterBuffer, RealStreamPlaysSoonAfterAFloodOfForgedCopies) {
         auto jb = make(c, d);
         // Silent with DTX from tick 60 (a packet every 400 ms, as Opus sends
         // in a pause); the flood is ticks 100-199; a talkspurt (frames
-        // 100-399) starts at tick 245, 0.9 s after the flood.
+        // 100-399) starts at tick talk_at.
         auto packets = stream(60);
         std::uint16_t seq = 1060;
         for (std::uint32_t t = 60; t < talk_at; t += 20, ++seq) packets.push_back(stream(1, seq, t * frame, 1, 700 + t / 20, 5000 + t * tick_us)[0]);
         const auto talk = stream(300, seq, talk_at * frame, 1, 100, 5000 + talk_at * tick_us);
         packets.insert(packets.end(), talk.begin(), talk.end());
-        tutti_bench::trace_rng rng(seed);
-        for (std::uint32_t t = 100; t < 200; ++t)
-            for (int i = 0; i < 30; ++i) {
-                packet f = packets[60];
-                f.info.sequence = static_cast<std::uint16_t>(1060 + t / 20 + rng.next() % 2000);
-                f.info.timestamp = static_cast<std::uint32_t>(t * frame + rng.next() % 16000);
-                f.payload = payload_of(900);
-                f.arrival_us = static_cast<std::int64_t>(t) * tick_us + static_cast<std::int64_t>(rng.next() % tick_us);
-                packets.push_back(f);
-            }
+        add_flood(packets, seed, [](std::uint32_t t) { return 1060 + t / 20; });
         const replay r = run(*jb, packets, 560);
         // From its first or second frame on, every frame of the talkspurt is
         // decoded once, in order (the first is dropped as a pending jump if
         // playout stood on forged numbers; the second confirms the jump).
-        const auto& decoded = d.decoded();
-        ASSERT_FALSE(decoded.empty());
-        ASSERT_EQ(decoded.back(), 399u);
-        std::size_t at = decoded.size() - 1;
-        while (at > 0 && decoded[at - 1] + 1 == decoded[at] && decoded[at - 1] >= 100) --at;
-        EXPECT_LE(decoded[at], 101u);
+        ASSERT_FALSE(d.decoded().empty());
+        ASSERT_EQ(d.decoded().back(), 399u);
+        EXPECT_LE(in_order_since(d.decoded()), 101u);
         // Half a second in: the target is the real stream's, the delay at it, nothing of it late.
         const tutti::jitter_buffer_stats& s = r.stats[talk_at + 25];
         EXPECT_LT(s.target_delay_ms, 40.0f);
@@ -498,22 +510,10 @@ TEST(JitterBuffer, TalkerIsHeardAgainSoonAfterAFlood) {
         c.max_delay_ms = 500;
         auto jb = make(c, d);
         auto packets = stream(400);
-        tutti_bench::trace_rng rng(seed);
-        for (std::uint32_t t = 100; t < 200; ++t)
-            for (int i = 0; i < 30; ++i) {
-                packet f = packets[t];
-                f.info.sequence = static_cast<std::uint16_t>(f.info.sequence + rng.next() % 2000);
-                f.info.timestamp = static_cast<std::uint32_t>(t * frame + rng.next() % 16000);
-                f.payload = payload_of(900);
-                f.arrival_us = static_cast<std::int64_t>(t) * tick_us + static_cast<std::int64_t>(rng.next() % tick_us);
-                packets.push_back(f);
-            }
+        add_flood(packets, seed, [](std::uint32_t t) { return 1000 + t; });
         const replay r = run(*jb, packets, 420);
-        const auto& decoded = d.decoded();
-        ASSERT_EQ(decoded.back(), 399u);
-        std::size_t at = decoded.size() - 1;
-        while (at > 0 && decoded[at - 1] + 1 == decoded[at] && decoded[at - 1] >= 100 && decoded[at - 1] < 400) --at;
-        EXPECT_LE(decoded[at], 205u);
+        ASSERT_EQ(d.decoded().back(), 399u);
+        EXPECT_LE(in_order_since(d.decoded()), 205u);
         EXPECT_EQ(r.stats.back().packets_late, r.stats[215].packets_late);
     }
 }
