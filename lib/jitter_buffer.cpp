@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <new>
 #include <numeric>
@@ -125,11 +126,10 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
     // all. Those that land in the window are played, move playout onto
     // their numbers, and make the delay statistics theirs (a copy with a
     // timestamp seconds ahead is the fastest packet there is). `disorder`
-    // counts packets out of order (a duplicate, late, reordered, or not the
-    // successor of the highest), leaking twice the stream's packet rate per
-    // tick; past flood_enter it is a flood, and when none has come for
-    // flood_quiet_us the flood is over and everything it left goes: the
-    // stream starts again with its next packet, as after an SSRC change.
+    // counts packets that do not follow the one inserted before (a
+    // duplicate, a late or reordered packet, a gap), leaking twice the
+    // stream's packet rate per tick; past flood_enter it is a flood, and
+    // when none has come for flood_quiet_us the flood is over (end_flood).
     float disorder = 0.0f;
     bool flooded = false;
     std::int64_t last_disorder_us = 0;
@@ -626,7 +626,7 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
         restart_playout();
         forget_delay_statistics();
         for (auto& w : seen) w = 0;
-        std::int64_t first = 0, last = 0;
+        std::int64_t first = INT64_MAX, last = INT64_MIN;
         for (packet_slot& s : slots) {
             if (!s.used) continue;
             if (s.arrival_us <= last_disorder_us) {
@@ -636,8 +636,8 @@ struct jitter_buffer::impl final : detail::heap_allocated<jitter_buffer::impl> {
                 ++stats.packets_overflow;
                 continue;
             }
-            if (first == 0 || s.seq < first) first = s.seq;
-            if (last == 0 || s.seq > last) last = s.seq;
+            first = std::min(first, s.seq);
+            last = std::max(last, s.seq);
         }
         if (held == 0) {
             have_stream = false;
