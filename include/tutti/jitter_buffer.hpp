@@ -170,7 +170,7 @@ struct rtp_packet_info {
 struct jitter_buffer_stats {
     std::uint64_t packets_received = 0;     ///< accepted by insert()
     std::uint64_t packets_duplicate = 0;    ///< same sequence number already held or played
-    std::uint64_t packets_late = 0;         ///< arrived after their time was concealed, or jumped back / in time unconfirmed: dropped
+    std::uint64_t packets_late = 0;         ///< arrived after their time was concealed, jumped back / in time unconfirmed, or forged (timestamp past the stream after it): dropped
     std::uint64_t packets_reordered = 0;    ///< arrived with a sequence below the highest seen
     std::uint64_t packets_rejected = 0;     ///< bad payload (empty, oversize, undecodable)
     std::uint64_t packets_overflow = 0;     ///< beyond capacity_packets ahead, or held when playout restarted or a flood ended: dropped
