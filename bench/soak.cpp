@@ -52,7 +52,11 @@
 // Checks (any failure: exit 1):
 //  1. Talker audio. Per talker turn and participant, per tick t:
 //       A[t] = a packet carrying a voiced frame (source level >= -35 dBov) of it
-//              was pushed since the previous tick;
+//              was pushed since the previous tick, and a delay spike held it
+//              back by no more than its jitter buffer's target + 60 ms
+//              (max_rewind_ms): later than that, a packet that bunched up
+//              behind a spike is stale and dropped, as SpeexDSP and NetEq
+//              drop it, so its arrival is not speech that could be heard;
 //       H[t] = after tick t the room has it in the mix and its decoded input
 //              level is >= -50 dBov (what every other participant hears of it).
 //     For every maximal run R of ticks with H = 0 inside the turn, G(R) is the
@@ -249,6 +253,7 @@ struct flight {
     std::uint16_t seq = 0;
     std::uint32_t ts = 0, ssrc = 0;
     std::uint32_t id = 0;     // participant it was sent to
+    std::int64_t spike_added_us = 0;  // what a delay spike added to its delay
 };
 
 struct seat {
@@ -274,6 +279,7 @@ struct seat {
     std::int64_t outage_from = -1, outage_to = -1;
     std::int64_t burst_to = -1;
     std::int64_t spike_at = -1, spike_us = 0;
+    float target_ms = 0;  // its jitter buffer's target at the last tick it was a talker
     std::int64_t fifo_last = 0;
     std::int64_t flood_to = -1;
     std::vector<flight> inflight;
@@ -696,7 +702,10 @@ void soak::send(seat& s, std::int64_t tick) {
             continue;
         }
         double delay = static_cast<double>(s.base_us) + rng_.gamma(2, s.jitter_mean_us);
-        if (s.spike_at >= 0 && send_us >= s.spike_at) delay += std::max<double>(0, static_cast<double>(s.spike_us - (send_us - s.spike_at)));
+        if (s.spike_at >= 0 && send_us >= s.spike_at) {
+            f.spike_added_us = std::max<std::int64_t>(0, s.spike_us - (send_us - s.spike_at));
+            delay += static_cast<double>(f.spike_added_us);
+        }
         std::int64_t arrival = std::max(send_us + static_cast<std::int64_t>(delay), s.fifo_last + 50);
         s.fifo_last = arrival;
         if (rng_.chance(0.005)) {
@@ -727,7 +736,8 @@ void soak::deliver(seat& s, std::int64_t tick) {
         std::memcpy(packet_.data() + h, payload.data(), payload.size());
         const std::uint64_t ok_before = tot_.pushed_ok;
         push(s, {packet_.data(), h + payload.size()}, f.arrival_us, false);
-        if (tot_.pushed_ok != ok_before && f.speech && loop.frames[f.frame].voiced) voiced_arrival_[s.index] = 1;
+        const bool stale = f.spike_added_us > static_cast<std::int64_t>((s.target_ms + 60.0f) * 1000.0f);
+        if (tot_.pushed_ok != ok_before && f.speech && loop.frames[f.frame].voiced && !stale) voiced_arrival_[s.index] = 1;
     }
     s.inflight.erase(s.inflight.begin(), s.inflight.begin() + static_cast<std::ptrdiff_t>(done));
 }
@@ -888,6 +898,7 @@ int soak::run(const char* csv_path) {
             slot.rec.arrived.push_back(voiced_arrival_[slot.seat]);
             slot.rec.heard.push_back(st.mixed && st.input_level_dbov >= heard_dbov ? 1 : 0);
             slot.rec.target_ms.push_back(st.jitter.target_delay_ms);
+            seats_[slot.seat].target_ms = st.jitter.target_delay_ms;
             if (st.mixed && st.input_level_dbov >= -40.0f) loud_in_mix = true;
             if (slot.rec.heard.size() >= 2100) {  // cannot happen: turns are at most 40 s
                 analyse(slot.rec, gaps_);
