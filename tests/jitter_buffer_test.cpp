@@ -168,6 +168,13 @@ tutti::jitter_buffer_config adaptive_config() {
     return c;
 }
 
+// The defaults with a room's max_delay_ms (room_config::jitter_max_delay_ms), as in the soak run.
+tutti::jitter_buffer_config room_jitter_config() {
+    tutti::jitter_buffer_config c = adaptive_config();
+    c.max_delay_ms = 500;
+    return c;
+}
+
 // A pinned 40 ms target with a hysteresis wider than a tick: no time stretching.
 tutti::jitter_buffer_config fixed_config() {
     tutti::jitter_buffer_config c = adaptive_config();
@@ -471,9 +478,7 @@ TEST(JitterBuffer, RealStreamPlaysSoonAfterAFloodOfForgedCopies) {
         SCOPED_TRACE(seed);
         SCOPED_TRACE(talk_at);
         frame_decoder d;
-        tutti::jitter_buffer_config c = adaptive_config();
-        c.max_delay_ms = 500;
-        auto jb = make(c, d);
+        auto jb = make(room_jitter_config(), d);
         // Silent with DTX from tick 60 (a packet every 400 ms, as Opus sends
         // in a pause); the flood is ticks 100-199; a talkspurt (frames
         // 100-399) starts at tick talk_at.
@@ -506,9 +511,7 @@ TEST(JitterBuffer, TalkerIsHeardAgainSoonAfterAFlood) {
     for (std::uint64_t seed = 1; seed <= 10; ++seed) {
         SCOPED_TRACE(seed);
         frame_decoder d;
-        tutti::jitter_buffer_config c = adaptive_config();
-        c.max_delay_ms = 500;
-        auto jb = make(c, d);
+        auto jb = make(room_jitter_config(), d);
         auto packets = stream(400);
         add_flood(packets, seed, [](std::uint32_t t) { return 1000 + t; });
         const replay r = run(*jb, packets, 420);
